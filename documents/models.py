@@ -1,0 +1,86 @@
+"""Documents and the access grants that share them."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from project.models import BaseModel
+
+
+class Role(models.TextChoices):
+    """What a caller may do with a document, weakest first."""
+
+    VIEWER = "viewer", "Viewer"
+    EDITOR = "editor", "Editor"
+    OWNER = "owner", "Owner"
+
+
+ROLE_RANK = {Role.VIEWER: 1, Role.EDITOR: 2, Role.OWNER: 3}
+
+
+class Document(BaseModel):
+    """A Markdown document owned by one user; ``version`` guards every write."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="documents"
+    )
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True, default="")
+    version = models.PositiveIntegerField(default=1)
+    trashed_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["owner", "-updated_at"])]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class DocumentAccess(BaseModel):
+    """A grant of ``role`` on a document to a user, or a pending email invitation."""
+
+    class GrantRole(models.TextChoices):
+        VIEWER = Role.VIEWER.value, Role.VIEWER.label
+        EDITOR = Role.EDITOR.value, Role.EDITOR.label
+
+    document = models.ForeignKey(
+        Document, on_delete=models.CASCADE, related_name="accesses"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="document_accesses",
+    )
+    email = models.EmailField(help_text="Who was invited (lower-cased).")
+    role = models.CharField(max_length=16, choices=GrantRole.choices)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["document", "user"],
+                condition=Q(user__isnull=False),
+                name="documents_access_unique_user",
+            ),
+            models.UniqueConstraint(
+                fields=["document", "email"], name="documents_access_unique_email"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["email"],
+                condition=Q(user__isnull=True),
+                name="documents_access_pending",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} {self.role} on {self.document_id}"

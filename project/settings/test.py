@@ -1,0 +1,18 @@
+"""Test settings: the embedded defaults, fast hashing, in-memory email.
+
+DATABASE_URL picks PostgreSQL (as CI does); without it tests run on SQLite.
+"""
+
+from project.settings.base import *  # noqa: F403
+from project.settings.base import DATABASES, env
+
+SECRET_KEY = "test-only-secret-key-not-for-production"  # noqa: S105
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+if not env.str("DATABASE_URL", default=""):
+    DATABASES["default"] = {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}

@@ -1,0 +1,8 @@
+"""WSGI entry point: the REST API and the admin (gunicorn sync/threaded workers)."""
+
+import os
+
+from django.core.wsgi import get_wsgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings.local")
+application = get_wsgi_application()
