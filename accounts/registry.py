@@ -34,3 +34,24 @@ def register(contributor: AccountContributor) -> None:
 def contributors() -> list[AccountContributor]:
     """Return the registered contributors in deletion order."""
     return sorted(_contributors.values(), key=lambda c: (c.order, c.name))
+
+
+UserHook = Callable[["User"], None]
+_verified_email_hooks: list[UserHook] = []
+
+
+def register_verified_email_hook(hook: UserHook) -> None:
+    """Register ``hook`` to run when a user is first seen with a verified email.
+
+    ``documents`` uses it to turn pending invitations into access. The
+    authentication layer calls :func:`run_verified_email_hooks` when a user is
+    created with a verified email, or when a user's verified email changes.
+    """
+    if hook not in _verified_email_hooks:
+        _verified_email_hooks.append(hook)
+
+
+def run_verified_email_hooks(user: "User") -> None:
+    """Run every registered verified-email hook for ``user``."""
+    for hook in _verified_email_hooks:
+        hook(user)
