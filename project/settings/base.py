@@ -133,6 +133,8 @@ COGNITO_AUDIENCE = env.list("COGNITO_AUDIENCE", default=[])
 # --- Attachments ---------------------------------------------------------------
 
 # --- AI proxy ------------------------------------------------------------------
+# Provider keys (aiproxy.keys): seconds a Secrets Manager key is cached.
+AI_KEY_CACHE_TTL = env.float("AI_KEY_CACHE_TTL", default=300.0)
 
 # --- Email ---------------------------------------------------------------------
 EMAIL_BACKEND = env.str(
