@@ -23,7 +23,7 @@ run: setup
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py dev_bootstrap
-	$(BIN)/gunicorn -c gunicorn.conf.py project.wsgi
+	$(BIN)/gunicorn -c gunicorn.conf.py
 
 ## test: set up, lint, check formatting, run the whole suite
 test: setup

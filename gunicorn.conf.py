@@ -1,13 +1,73 @@
-"""gunicorn settings shared by `make run`, the container image and CI."""
+"""gunicorn settings shared by `make run`, the container image and CI.
 
-import multiprocessing
+One image, two serving modes chosen by ``QUIRE_SERVE`` (the ALB routes by path
+to two ECS services running the same image):
+
+- ``api`` (default): the WSGI app (``project.wsgi``) on threaded sync workers
+  (``gthread``): the REST API, the admin, static files, health checks.
+- ``ai``: the ASGI app (``project.asgi``) on uvicorn workers, for the
+  streaming AI routes (``/api/v1/ai/*``, ``/api/v1/documents/*/ai/*``): a
+  stream waits on the upstream without holding a thread.
+
+Every value can be overridden from the environment; see the README
+("Deploying to AWS") for the table.
+"""
+
 import os
 
+from project.logging import logging_config
+
+
+def _cpu_count() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+serve = os.environ.get("QUIRE_SERVE", "api").strip().lower()
+if serve not in {"api", "ai"}:
+    raise RuntimeError(f"QUIRE_SERVE must be 'api' or 'ai', not {serve!r}")
+
+# The app when none is given on the command line (the image's CMD gives none).
+wsgi_app = "project.asgi:application" if serve == "ai" else "project.wsgi:application"
+
 bind = os.environ.get("GUNICORN_BIND", f"127.0.0.1:{os.environ.get('PORT', '8000')}")
-workers = int(
-    os.environ.get("WEB_CONCURRENCY", min(2 * multiprocessing.cpu_count() + 1, 4))
-)
+# WEB_CONCURRENCY is the common name (Heroku, Render, uvicorn) for worker count.
+workers = int(os.environ.get("WEB_CONCURRENCY", min(2 * _cpu_count() + 1, 4)))
+if serve == "ai":
+    worker_class = os.environ.get(
+        "GUNICORN_WORKER_CLASS", "uvicorn_worker.UvicornWorker"
+    )
+else:
+    worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
+    threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+
+# A worker silent for this long is killed and replaced. AI streams keep the
+# uvicorn worker's heartbeat going, so the same value holds for both modes.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+# Shorter than ECS's stopTimeout (30 s by default): in-flight requests finish
+# after SIGTERM before ECS sends SIGKILL.
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "25"))
+# Longer than the ALB's idle timeout (60 s by default), so the ALB, not
+# gunicorn, closes idle keep-alive connections (no 502s from races).
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "75"))
+# Recycle workers now and then to bound slow leaks; jitter avoids a stampede.
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "0"))
+max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "0"))
+# Trust X-Forwarded-* only from these addresses. In the container the only
+# peer is the ALB (security groups), so the image sets "*".
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+# The heartbeat file lives in memory, not on the container's overlay disk.
+if os.path.isdir("/dev/shm"):
+    worker_tmp_dir = "/dev/shm"
+
+# gunicorn's control socket defaults to one path per user ($HOME/.gunicorn):
+# two servers on one machine would fight over it, and ECS has no use for it.
+control_socket_disable = True
+
+# Logs: one JSON object per line on stdout, access log included.
 accesslog = "-"
+errorlog = "-"
+loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+logconfig_dict = logging_config(loglevel.upper())

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import environ
 
+from project.logging import logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(environ.Env().str("QUIRE_VAR_DIR", default=str(BASE_DIR / "var")))
 
@@ -42,6 +44,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "project.middleware.request_log_middleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -142,10 +145,13 @@ EMAIL_BACKEND = env.str(
 )
 DEFAULT_FROM_EMAIL = env.str("DJANGO_DEFAULT_FROM_EMAIL", default="quire@localhost")
 
-# --- Logging -------------------------------------------------------------------
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-}
+# --- Logging, metrics, health (runtime) -----------------------------------------
+# One JSON object per line on stdout; see project/logging.py.
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
+LOGGING_CONFIG = "project.logging.configure"
+LOGGING = logging_config(LOG_LEVEL)
+# CloudWatch Embedded Metric Format records on stdout; see project/metrics.py.
+METRICS_ENABLED = env.bool("METRICS_ENABLED", default=False)
+METRICS_NAMESPACE = env.str("METRICS_NAMESPACE", default="Quire")
+# Seconds /readyz waits for each dependency before answering 503.
+READYZ_TIMEOUT = env.float("READYZ_TIMEOUT", default=2.0)

@@ -1,0 +1,120 @@
+"""Request id, one JSON log line and request metrics per request."""
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.utils.decorators import sync_and_async_middleware
+from django.utils.functional import SimpleLazyObject, empty
+
+from asgiref.sync import iscoroutinefunction
+
+from project import metrics
+from project.logging import RequestContext, user_id_var
+
+logger = logging.getLogger("quire.request")
+
+
+def _user_id(request: HttpRequest) -> str | None:
+    """Return the signed-in user's id without forcing a lazy session lookup."""
+    user = getattr(request, "user", None)
+    if user is None:
+        return None
+    if isinstance(user, SimpleLazyObject) and user._wrapped is empty:
+        return None
+    if getattr(user, "is_authenticated", False):
+        return str(user.pk)
+    return None
+
+
+def _route(request: HttpRequest, response: HttpResponse) -> str:
+    """Return the URL pattern that served the request (bounded cardinality)."""
+    match = getattr(request, "resolver_match", None)
+    if match is not None and match.route:
+        return "/" + match.route
+    if response.status_code == 404:
+        return "unmatched"
+    path = request.path
+    static_url = "/static/"
+    if path.startswith(static_url):
+        return static_url
+    return "unmatched"
+
+
+def _finish(
+    request: HttpRequest, response: HttpResponse, context: RequestContext
+) -> None:
+    duration_ms = round((time.perf_counter() - context.started) * 1000, 3)
+    user_id = _user_id(request)
+    if user_id:
+        user_id_var.set(user_id)
+    response["X-Request-ID"] = context.request_id
+    status = response.status_code
+    level = logging.INFO
+    if status >= 500:
+        level = logging.ERROR
+    logger.log(
+        level,
+        "%s %s %s",
+        request.method,
+        request.path,
+        status,
+        extra={
+            "method": request.method,
+            "path": request.path,
+            "status": status,
+            "duration_ms": duration_ms,
+            "trace_id": request.headers.get("X-Amzn-Trace-Id"),
+        },
+    )
+    route = _route(request, response)
+    metrics.record_many(
+        {
+            "RequestLatency": (duration_ms, "Milliseconds"),
+            "Requests": (1, "Count"),
+            "Errors5xx": (1 if status >= 500 else 0, "Count"),
+        },
+        dimensions={
+            "Route": route,
+            "Method": request.method or "",
+            "StatusClass": f"{status // 100}xx",
+        },
+        properties={"status": status, "request_id": context.request_id},
+    )
+
+
+@sync_and_async_middleware
+def request_log_middleware(
+    get_response: Callable[[HttpRequest], Any],
+) -> Callable[[HttpRequest], Any]:
+    """Tag the request with an id, then log and measure it once it is answered.
+
+    The id is the caller's ``X-Request-ID`` when well formed (the ALB or a
+    client may set one), else a new one; the response echoes it. Streaming
+    responses are measured to the first byte.
+    """
+    if iscoroutinefunction(get_response):
+
+        async def async_middleware(request: HttpRequest) -> HttpResponse:
+            context = RequestContext(request)
+            try:
+                response = await get_response(request)
+                _finish(request, response, context)
+                return response
+            finally:
+                context.close()
+
+        return async_middleware
+
+    def middleware(request: HttpRequest) -> HttpResponse:
+        context = RequestContext(request)
+        try:
+            response = get_response(request)
+            _finish(request, response, context)
+            return response
+        finally:
+            context.close()
+
+    return middleware

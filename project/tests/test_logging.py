@@ -1,0 +1,169 @@
+"""JSON log lines, request ids and redaction of secrets."""
+
+import json
+import logging
+
+from django.test import RequestFactory
+
+import pytest
+
+from project.logging import JsonFormatter, redact
+
+pytestmark = pytest.mark.django_db
+
+JWT = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzZWNyZXQtdXNlciJ9.c2lnbmF0dXJlLXNlY3JldA"
+PASSWORD = "correct-horse-battery-staple"
+API_KEY = "sk-proj-abcdefghijklmnopqrstuvwxyz0123"
+PROMPT = "Summarise my confidential merger plan"
+
+
+def _json_lines(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def _request_lines(text: str) -> list[dict]:
+    return [line for line in _json_lines(text) if line.get("logger") == "quire.request"]
+
+
+def test_request_log_every_line_is_one_json_object(api_client, capsys):
+    """Every line written while serving a request parses as a JSON object."""
+    api_client.get("/api/v1/does-not-exist")
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert lines
+    for line in lines:
+        assert isinstance(json.loads(line), dict)
+
+
+def test_request_log_line_has_request_fields(api_client, capsys):
+    """The request line carries id, method, path, status, duration, level, logger."""
+    response = api_client.get("/healthz", HTTP_X_REQUEST_ID="req-42")
+    assert response.status_code == 200
+    (line,) = _request_lines(capsys.readouterr().out)
+    assert line["request_id"] == "req-42"
+    assert line["method"] == "GET"
+    assert line["path"] == "/healthz"
+    assert line["status"] == 200
+    assert line["duration_ms"] >= 0
+    assert line["level"] == "INFO"
+    assert line["logger"] == "quire.request"
+
+
+def test_request_id_given_is_echoed(api_client):
+    """A well-formed X-Request-ID is echoed on the response."""
+    response = api_client.get("/healthz", HTTP_X_REQUEST_ID="abc-123")
+    assert response.status_code == 200
+    assert response["X-Request-ID"] == "abc-123"
+
+
+@pytest.mark.parametrize("incoming", [None, "", "bad id with spaces", "x" * 300])
+def test_request_id_missing_or_malformed_is_generated(api_client, incoming):
+    """Without a usable X-Request-ID a fresh 32-hex id is generated and echoed."""
+    headers = {} if incoming is None else {"HTTP_X_REQUEST_ID": incoming}
+    response = api_client.get("/healthz", **headers)
+    assert response.status_code == 200
+    assert len(response["X-Request-ID"]) == 32
+    assert response["X-Request-ID"] != incoming
+
+
+def test_user_id_signed_in_user_is_its_pk(user):
+    """The request line's user id is the signed-in user's primary key."""
+    from project.middleware import _user_id
+
+    request = RequestFactory().get("/")
+    request.user = user
+    assert _user_id(request) == str(user.pk)
+
+
+def test_user_id_lazy_user_not_evaluated():
+    """An untouched lazy session user is not loaded just to log it."""
+    from django.utils.functional import SimpleLazyObject
+
+    from project.middleware import _user_id
+
+    def fail():
+        raise AssertionError("the lazy user was evaluated")
+
+    request = RequestFactory().get("/")
+    request.user = SimpleLazyObject(fail)
+    assert _user_id(request) is None
+
+
+def test_request_log_secrets_in_request_never_logged(api_client, capsys):
+    """Tokens, passwords, keys and prompts sent by a client never reach the log."""
+    api_client.post(
+        f"/api/v1/missing/?api_key={API_KEY}&token={JWT}",
+        data={"password": PASSWORD, "prompt": PROMPT},
+        format="json",
+        HTTP_AUTHORIZATION=f"Bearer {JWT}",
+        HTTP_X_API_KEY=API_KEY,
+    )
+    api_client.get(
+        f"/admin/login/?password={PASSWORD}", HTTP_AUTHORIZATION=f"Bearer {JWT}"
+    )
+    out = capsys.readouterr().out
+    assert _request_lines(out)
+    for secret in (JWT, PASSWORD, API_KEY, PROMPT):
+        assert secret not in out
+
+
+def test_json_formatter_logged_secrets_are_redacted(capsys):
+    """Secrets passed to a logger in messages, extras or exceptions are masked."""
+    logger = logging.getLogger("quire.test")
+    logger.warning("auth header Bearer %s password=%s", JWT, PASSWORD)
+    logger.warning(
+        "call", extra={"api_key": API_KEY, "payload": {"prompt": PROMPT, "n": 1}}
+    )
+    try:
+        raise ValueError(f"upstream refused key {API_KEY} token={JWT}")
+    except ValueError:
+        logger.exception("upstream failed")
+    out = capsys.readouterr().out
+    lines = _json_lines(out)
+    assert len(lines) == 3
+    assert lines[1]["payload"] == {"prompt": "[REDACTED]", "n": 1}
+    assert "exc_info" in lines[2]
+    for secret in (JWT, PASSWORD, API_KEY, PROMPT):
+        assert secret not in out
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("GET /x?token=abc&page=2", "GET /x?token=[REDACTED]&page=2"),
+        ('{"password": "p4ss", "a": 1}', '{"password": "[REDACTED]", "a": 1}'),
+        ("client_secret: xyz", "client_secret: [REDACTED]"),
+        ("key AKIAIOSFODNN7EXAMPLE used", "key [REDACTED] used"),
+        ("tokens_valid_after updated", "tokens_valid_after updated"),
+        ("GET /api/v1/documents/ 200", "GET /api/v1/documents/ 200"),
+    ],
+)
+def test_redact_known_shapes_masked_and_plain_text_kept(text, expected):
+    """Secret shapes are masked; ordinary text is left alone."""
+    assert redact(text) == expected
+
+
+def test_json_formatter_gunicorn_access_record_keeps_only_safe_fields():
+    """The gunicorn access record never carries request headers or the query."""
+    atoms = {
+        "m": "GET",
+        "U": "/api/v1/me",
+        "q": f"token={JWT}",
+        "s": "200",
+        "D": 1500,
+        "B": 10,
+        "h": "10.0.0.1",
+        "a": "curl/8",
+        "{authorization}i": f"Bearer {JWT}",
+        "{x-request-id}o": "rid-1",
+    }
+    record = logging.LogRecord(
+        "gunicorn.access", logging.INFO, __file__, 1, "%(r)s", (atoms,), None
+    )
+    line = json.loads(JsonFormatter().format(record))
+    assert line["message"] == "GET /api/v1/me 200"
+    assert line["path"] == "/api/v1/me"
+    assert line["status"] == 200
+    assert line["duration_ms"] == 1.5
+    assert line["request_id"] == "rid-1"
+    assert JWT not in json.dumps(line)
