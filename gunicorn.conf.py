@@ -58,9 +58,11 @@ max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "0"))
 # Trust X-Forwarded-* only from these addresses. In the container the only
 # peer is the ALB (security groups), so the image sets "*".
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
-# The heartbeat file lives in memory, not on the container's overlay disk.
-if os.path.isdir("/dev/shm"):
-    worker_tmp_dir = "/dev/shm"
+# The heartbeat file lives in memory, not on the container's overlay disk
+# (gunicorn creates it with mkstemp, so a shared directory is safe).
+_SHM = "/dev/shm"  # noqa: S108
+if os.path.isdir(_SHM):
+    worker_tmp_dir = _SHM
 
 # gunicorn's control socket defaults to one path per user ($HOME/.gunicorn):
 # two servers on one machine would fight over it, and ECS has no use for it.
