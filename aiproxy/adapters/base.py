@@ -5,7 +5,7 @@ neutral types; the rest of ``aiproxy`` (quota, ledger, views) never sees a
 provider's format. Timeouts and the single pre-stream retry live in adapters.
 """
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -62,7 +62,45 @@ class UpstreamTimeout(UpstreamError):
     """The provider did not answer in time (504)."""
 
 
+class ProviderNotConfigured(Exception):
+    """The provider is unknown or lacks its settings or key (503)."""
+
+
+def _no_key() -> str | None:
+    return None
+
+
+@dataclass(frozen=True)
+class ProviderConfig:
+    """How to reach one configured provider; built by ``aiproxy.providers``.
+
+    ``name`` is the configured instance ("openai", "groq", "anthropic"...),
+    ``kind`` the adapter ("openai", "anthropic", "bedrock", "mock"). The key is
+    never stored here: ``api_key()`` returns the current one (Secrets Manager
+    with a TTL, else the environment), so a rotated key is used without a
+    restart. ``options`` holds adapter-specific settings (``region``...).
+    """
+
+    name: str
+    kind: str
+    base_url: str = ""
+    connect_timeout: float = 5.0
+    read_timeout: float = 60.0
+    max_retries: int = 1  # only before the first byte of an answer
+    api_key_secret: str = ""  # Secrets Manager ARN or name; "" = env var only
+    options: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    api_key: Callable[[], str | None] = field(
+        default=_no_key, repr=False, hash=False, compare=False
+    )
+
+
 class Provider(Protocol):
+    """An adapter: ``AdapterClass(config: ProviderConfig)`` builds one.
+
+    One instance lives per event loop and provider (``aiproxy.providers``), so
+    it may hold a pooled async HTTP client; ``aclose()`` releases it.
+    """
+
     name: str
 
     async def complete(self, request: ChatRequest) -> ChatResult:
@@ -70,5 +108,13 @@ class Provider(Protocol):
         ...
 
     def stream(self, request: ChatRequest) -> AsyncIterator[StreamDelta]:
-        """Yield the answer piece by piece; the last delta carries usage."""
+        """Yield the answer piece by piece; the last delta carries usage.
+
+        Closing the iterator early (client gone) must cancel the upstream
+        request. Raise ``UpstreamError``/``UpstreamTimeout`` on failure.
+        """
+        ...
+
+    async def aclose(self) -> None:
+        """Release pooled connections (optional)."""
         ...

@@ -1,0 +1,109 @@
+"""The provider registry: configured provider name → adapter instance.
+
+Adding a provider kind is one adapter module plus one line in ``ADAPTERS``.
+Adapters are imported lazily (a kind whose SDK is missing breaks only itself)
+and built once per event loop: a pooled ``httpx.AsyncClient`` belongs to the
+loop it was opened on.
+"""
+
+import asyncio
+import importlib
+import os
+import weakref
+from typing import Any
+
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+
+from aiproxy.adapters.base import Provider, ProviderConfig, ProviderNotConfigured
+
+ADAPTERS: dict[str, str] = {
+    "mock": "aiproxy.adapters.mock.MockProvider",
+    "openai": "aiproxy.adapters.openai_compat.OpenAICompatProvider",
+    "anthropic": "aiproxy.adapters.anthropic.AnthropicProvider",
+    "bedrock": "aiproxy.adapters.bedrock.BedrockProvider",
+}
+
+_instances: "weakref.WeakKeyDictionary[Any, dict[str, Provider]]" = (
+    weakref.WeakKeyDictionary()
+)
+_no_loop = object()
+
+
+def _env_key(name: str) -> str | None:
+    return os.environ.get("AI_" + name.upper().replace("-", "_") + "_API_KEY") or None
+
+
+def provider_key(name: str) -> str | None:
+    """Return the current API key of provider ``name`` (never logged).
+
+    ``aiproxy.keys.get_provider_key`` reads Secrets Manager with a TTL and
+    falls back to ``AI_<NAME>_API_KEY``; without that module, the env var.
+    """
+    try:
+        from aiproxy.keys import get_provider_key
+    except ImportError:
+        return _env_key(name)
+    return get_provider_key(name)
+
+
+def provider_config(name: str) -> ProviderConfig:
+    """Return the configuration of provider ``name`` from ``AI_PROVIDERS``."""
+    raw = settings.AI_PROVIDERS.get(name)
+    if raw is None:
+        raise ProviderNotConfigured(name)
+    kind = raw.get("kind", name)
+    if kind not in ADAPTERS:
+        raise ProviderNotConfigured(name)
+    return ProviderConfig(
+        name=name,
+        kind=kind,
+        base_url=raw.get("base_url", ""),
+        connect_timeout=float(raw.get("connect_timeout", 5.0)),
+        read_timeout=float(raw.get("read_timeout", 60.0)),
+        max_retries=int(raw.get("max_retries", 1)),
+        api_key_secret=raw.get("api_key_secret", ""),
+        options=dict(raw.get("options") or {}),
+        api_key=lambda: provider_key(name),
+    )
+
+
+def _adapter_class(kind: str) -> type:
+    module_name, _, class_name = ADAPTERS[kind].rpartition(".")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ProviderNotConfigured(kind) from exc
+    return getattr(module, class_name)
+
+
+def provider_get(name: str) -> Provider:
+    """Return the adapter for provider ``name`` on the running event loop.
+
+    Raise ``ProviderNotConfigured`` when the name is not configured, its
+    adapter cannot be imported or its settings are incomplete.
+    """
+    try:
+        loop: Any = asyncio.get_running_loop()
+    except RuntimeError:
+        loop = _no_loop
+    per_loop = _instances.get(loop) if loop is not _no_loop else None
+    if per_loop is not None and name in per_loop:
+        return per_loop[name]
+    config = provider_config(name)
+    provider = _adapter_class(config.kind)(config)
+    if loop is not _no_loop:
+        _instances.setdefault(loop, {})[name] = provider
+    return provider
+
+
+def cache_clear() -> None:
+    """Forget every built adapter (settings changed, or tests)."""
+    _instances.clear()
+
+
+@receiver(setting_changed)
+def _on_setting_changed(*, setting: str, **kwargs: Any) -> None:
+    if setting.startswith("AI_"):
+        cache_clear()

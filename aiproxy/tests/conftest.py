@@ -1,0 +1,45 @@
+"""Fixtures of the AI proxy tests: the fake upstream and provider settings."""
+
+from collections.abc import Iterator
+
+import pytest
+
+from aiproxy import providers
+from aiproxy.tests.fakes.openai_upstream import FakeOpenAIUpstream
+
+
+@pytest.fixture(scope="session")
+def _openai_server() -> Iterator[FakeOpenAIUpstream]:
+    server = FakeOpenAIUpstream().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def openai_upstream(_openai_server: FakeOpenAIUpstream) -> FakeOpenAIUpstream:
+    """Return the loopback OpenAI-compatible upstream, healthy and emptied."""
+    _openai_server.reset()
+    _openai_server.requests.clear()
+    _openai_server.cancelled.clear()
+    _openai_server.finished.clear()
+    return _openai_server
+
+
+@pytest.fixture(autouse=True)
+def ai_settings(settings, openai_upstream, monkeypatch) -> None:
+    """Configure a fast mock provider and ``fake`` (openai kind) on loopback."""
+    monkeypatch.setenv("AI_FAKE_API_KEY", "sk-test-fake-key-1234567890")
+    settings.AI_PROVIDERS = {
+        "mock": {"kind": "mock", "options": {"chunk_delay": 0}},
+        "fake": {
+            "kind": "openai",
+            "base_url": openai_upstream.base_url,
+            "connect_timeout": 1.0,
+            "read_timeout": 1.0,
+            "max_retries": 1,
+        },
+    }
+    settings.AI_DB_THREAD_SENSITIVE = True
+    settings.AI_TOKENS_PER_MONTH = 1_000_000
+    settings.AI_REQUESTS_PER_MINUTE = 1000
+    providers.cache_clear()
