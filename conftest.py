@@ -78,3 +78,55 @@ def client_for(db) -> Callable[..., APIClient]:
 def auth_client(user, client_for) -> APIClient:
     """Return a client signed in as ``user``."""
     return client_for(user)
+
+
+@pytest.fixture(scope="session")
+def _local_issuer_key_dir(tmp_path_factory) -> str:
+    return str(tmp_path_factory.mktemp("local-issuer") / "jwt-local.pem")
+
+
+@pytest.fixture(autouse=True)
+def _local_issuer_key(settings, _local_issuer_key_dir) -> None:
+    """Keep the local issuer's signing key in a temporary folder, never var/."""
+    settings.LOCAL_ISSUER_KEY_PATH = _local_issuer_key_dir
+
+
+@pytest.fixture
+def bearer_for(db) -> Callable[..., str]:
+    """Return a factory: ``bearer_for(user)`` is a real local-issuer access token.
+
+    Requests carrying it go through the real authentication path (signature,
+    claims, user lookup). The token keeps the user's staff flag unless
+    ``staff=`` says otherwise; ``use="id"`` mints an ID token.
+    """
+    from django.conf import settings
+
+    from accounts import local_issuer
+
+    def make(user, *, staff: bool | None = None, use: str = "access", **kw) -> str:
+        if not user.sub:
+            user.sub = local_issuer.sub_for_email(user.email or str(user.pk))
+            user.save(update_fields=["sub", "updated_at"])
+        is_staff = user.is_staff if staff is None else staff
+        group = settings.COGNITO_STAFF_GROUP
+        return local_issuer.issue_token(
+            sub=user.sub,
+            email=user.email,
+            use=use,
+            groups=[group] if is_staff and group else [],
+            **kw,
+        )
+
+    return make
+
+
+@pytest.fixture
+def bearer_client(api_client, bearer_for) -> Callable[..., APIClient]:
+    """Return a factory: ``bearer_client(user)`` sends a real bearer token."""
+
+    def make(user, **kw) -> APIClient:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {bearer_for(user, **kw)}")
+        return client
+
+    return make

@@ -49,6 +49,11 @@ class User(BaseModel, AbstractBaseUser, PermissionsMixin):
         blank=True,
         help_text="Tokens issued before this time are refused (sign out everywhere).",
     )
+    cognito_username = models.CharField(
+        max_length=255,
+        blank=True,
+        help_text="Cognito user name (for admin calls such as global sign-out).",
+    )
 
     objects = UserManager()
 

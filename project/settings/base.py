@@ -129,7 +129,23 @@ SPECTACULAR_SETTINGS = {
 # --- Identity (accounts) -------------------------------------------------------
 COGNITO_AWS_REGION = env.str("COGNITO_AWS_REGION", default="")
 COGNITO_USER_POOL = env.str("COGNITO_USER_POOL", default="")
-COGNITO_AUDIENCE = env.list("COGNITO_AUDIENCE", default=[])
+COGNITO_AUDIENCE = env.list("COGNITO_AUDIENCE", default=[])  # allowed app clients
+COGNITO_JWKS_URL = env.str("COGNITO_JWKS_URL", default="")
+COGNITO_STAFF_GROUP = env.str("COGNITO_STAFF_GROUP", default="staff")
+COGNITO_LEEWAY_SECONDS = env.int("COGNITO_LEEWAY_SECONDS", default=30)
+COGNITO_JWKS_TTL_SECONDS = env.int("COGNITO_JWKS_TTL_SECONDS", default=3600)
+COGNITO_JWKS_REFETCH_INTERVAL_SECONDS = env.int(
+    "COGNITO_JWKS_REFETCH_INTERVAL_SECONDS", default=60
+)
+COGNITO_JWKS_TIMEOUT_SECONDS = env.float("COGNITO_JWKS_TIMEOUT_SECONDS", default=3.0)
+# The local issuer signs tokens on laptops and in tests; it is used only while
+# COGNITO_USER_POOL is unset, and production settings switch it off.
+LOCAL_ISSUER_ENABLED = env.bool("QUIRE_LOCAL_ISSUER", default=True)
+LOCAL_ISSUER_NAME = env.str("QUIRE_LOCAL_ISSUER_NAME", default="urn:quire:local")
+LOCAL_ISSUER_KEY_PATH = env.str("QUIRE_LOCAL_ISSUER_KEY_PATH", default="")
+ACCOUNTS_LAST_SEEN_INTERVAL_SECONDS = env.int(
+    "ACCOUNTS_LAST_SEEN_INTERVAL_SECONDS", default=60
+)
 
 # --- Documents -----------------------------------------------------------------
 

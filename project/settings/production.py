@@ -13,3 +13,6 @@ SECURE_HSTS_PRELOAD = True
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 SECURE_REFERRER_POLICY = "same-origin"
+
+# --- Identity (accounts) -------------------------------------------------------
+LOCAL_ISSUER_ENABLED = False  # only Cognito tokens in production

@@ -4,10 +4,14 @@ import os
 
 from django.core.management.base import BaseCommand
 
+from accounts import local_issuer
 from accounts.models import User
+from accounts.services import user_provision_local
+from accounts.tokens import local_issuer_enabled
 
 DEMO_EMAIL = "demo@example.com"
 STAFF_EMAIL = "admin@example.com"
+TOKEN_TTL_SECONDS = 12 * 3600
 
 
 class Command(BaseCommand):
@@ -31,6 +35,21 @@ class Command(BaseCommand):
             staff.set_password(password)
             staff.save(update_fields=["password"])
         port = os.environ.get("PORT", "8000")
-        self.stdout.write(
-            f"Admin: http://127.0.0.1:{port}/admin/  ({STAFF_EMAIL} / {password})"
-        )
+        base = f"http://127.0.0.1:{port}"
+        if local_issuer_enabled():
+            demo = user_provision_local(email=DEMO_EMAIL)
+            token = local_issuer.issue_token(
+                sub=demo.sub, email=demo.email, ttl=TOKEN_TTL_SECONDS
+            )
+            self.stdout.write(f"Bearer token for {DEMO_EMAIL} (valid 12 h):")
+            self.stdout.write(f"TOKEN={token}")
+            self.stdout.write(
+                f'curl -H "Authorization: Bearer {token}" {base}/api/v1/me'
+            )
+            self.stdout.write(
+                "More tokens: .venv/bin/python manage.py issue_dev_token "
+                "--email you@example.com [--staff] [--id-token] [--ttl 3600]"
+            )
+        else:
+            self.stdout.write("Cognito is configured: sign in through it for tokens.")
+        self.stdout.write(f"Admin: {base}/admin/  ({STAFF_EMAIL} / {password})")

@@ -1,0 +1,267 @@
+"""Writes on users: provisioning from tokens, profile, sign-out, deletion."""
+
+import logging
+import math
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts import registry
+from accounts.adapters import cognito
+from accounts.models import User
+from accounts.tokens import TokenError, local_issuer_enabled
+from project.exceptions import ApplicationError
+
+logger = logging.getLogger(__name__)
+
+
+def _is_true(value: Any) -> bool:
+    return value is True or (isinstance(value, str) and value.lower() == "true")
+
+
+def _verified_email_from_claims(claims: dict[str, Any]) -> str | None:
+    """Return the email of a verified ID token, else None."""
+    if claims.get("token_use") != "id":
+        return None
+    email = claims.get("email")
+    if isinstance(email, str) and email and _is_true(claims.get("email_verified")):
+        return email.strip()
+    return None
+
+
+def _cognito_username(claims: dict[str, Any]) -> str:
+    name = claims.get("username") or claims.get("cognito:username") or ""
+    return name if isinstance(name, str) else ""
+
+
+def _verified_email_from_cognito(token: str) -> str | None:
+    """Ask Cognito for the email of an access-token user (``GetUser``)."""
+    if local_issuer_enabled():
+        return None
+    try:
+        attributes = cognito.user_attributes(access_token=token)
+    except cognito.CognitoError as exc:
+        logger.warning("Cognito GetUser failed (%s); email left unknown", exc)
+        return None
+    email = attributes.get("email")
+    if email and _is_true(attributes.get("email_verified")):
+        return email.strip()
+    return None
+
+
+def _run_hooks(user: User) -> None:
+    try:
+        registry.run_verified_email_hooks(user)
+    except Exception:
+        # A broken hook must not lock the user out of the API.
+        logger.exception("verified-email hook failed for user %s", user.pk)
+
+
+def user_set_verified_email(*, user: User, email: str) -> bool:
+    """Store ``email`` as the user's verified email; return whether it changed.
+
+    An address already held by another account is not stored (the new account
+    stays without email until staff resolve it): email is unique, and moving
+    it silently would hand the other account's invitations to this one.
+    """
+    if user.email and user.email.lower() == email.lower() and user.is_email_verified:
+        return False
+    taken = User.objects.filter(email__iexact=email).exclude(pk=user.pk).exists()
+    if taken:
+        logger.warning("verified email of user %s is used by another user", user.pk)
+        return False
+    try:
+        with transaction.atomic():
+            User.objects.filter(pk=user.pk).update(
+                email=email, is_email_verified=True, updated_at=timezone.now()
+            )
+    except IntegrityError:
+        return False
+    user.email, user.is_email_verified = email, True
+    _run_hooks(user)
+    return True
+
+
+def _user_create(*, sub: str, claims: dict[str, Any], email: str | None) -> User:
+    """Create the user for ``sub`` once, whatever the concurrency."""
+    username = _cognito_username(claims)
+    if email:
+        holder = User.objects.filter(email__iexact=email).first()
+        if holder is not None and holder.sub is None:
+            # A row made before its first sign-in (admin, dev_bootstrap):
+            # link it, since the address is verified by the issuer.
+            linked = User.objects.filter(pk=holder.pk, sub__isnull=True).update(
+                sub=sub,
+                cognito_username=username,
+                is_email_verified=True,
+                updated_at=timezone.now(),
+            )
+            if linked:
+                holder.refresh_from_db()
+                _run_hooks(holder)
+                return holder
+        elif holder is not None:
+            logger.warning("new user %s has the verified email of another user", sub)
+            email = None
+    for candidate_email in (email, None) if email else (None,):
+        try:
+            with transaction.atomic():
+                user = User.objects.create_user(
+                    email=candidate_email,
+                    sub=sub,
+                    cognito_username=username,
+                    is_email_verified=bool(candidate_email),
+                    last_seen_at=timezone.now(),
+                )
+        except IntegrityError:
+            existing = User.objects.filter(sub=sub).first()
+            if existing is not None:
+                return existing  # a concurrent request created it first
+            continue  # the email was taken meanwhile: create without it
+        if candidate_email:
+            _run_hooks(user)
+        return user
+    return User.objects.get(sub=sub)
+
+
+def user_authenticate(*, claims: dict[str, Any], token: str) -> User:
+    """Return the user for verified ``claims``, creating or updating the row.
+
+    Refuse inactive users and tokens issued before the user's sign-out cutoff.
+    Writes happen only when something changed, plus ``last_seen_at`` at most
+    once per ``ACCOUNTS_LAST_SEEN_INTERVAL_SECONDS``.
+    """
+    sub = claims["sub"]
+    email = _verified_email_from_claims(claims)
+    user = User.objects.filter(sub=sub).first()
+    created = user is None
+    if user is None:
+        if email is None and claims.get("token_use") == "access":
+            email = _verified_email_from_cognito(token)
+        user = _user_create(sub=sub, claims=claims, email=email)
+    if not user.is_active:
+        raise TokenError(_("This account is disabled."), "user_inactive")
+    cutoff = user.tokens_valid_after
+    if cutoff is not None and int(claims["iat"]) < math.ceil(cutoff.timestamp()):
+        raise TokenError(_("The token has been revoked."), "token_revoked")
+    _user_sync(user=user, claims=claims, token=token, email=email, created=created)
+    return user
+
+
+def _user_sync(
+    *,
+    user: User,
+    claims: dict[str, Any],
+    token: str,
+    email: str | None,
+    created: bool,
+) -> None:
+    changes: dict[str, Any] = {}
+    staff_group = settings.COGNITO_STAFF_GROUP
+    if staff_group:
+        groups = claims.get("cognito:groups") or []
+        is_staff = isinstance(groups, list) and staff_group in groups
+        if user.is_staff != is_staff:
+            changes["is_staff"] = is_staff
+    username = _cognito_username(claims)
+    if username and user.cognito_username != username:
+        changes["cognito_username"] = username
+    now = timezone.now()
+    interval = timedelta(seconds=settings.ACCOUNTS_LAST_SEEN_INTERVAL_SECONDS)
+    seen_due = user.last_seen_at is None or user.last_seen_at <= now - interval
+    if changes:
+        for name, value in changes.items():
+            setattr(user, name, value)
+        User.objects.filter(pk=user.pk).update(**changes, updated_at=now)
+    if seen_due and not created:
+        # Conditional: concurrent requests of one user write it once.
+        User.objects.filter(pk=user.pk).filter(
+            Q(last_seen_at__isnull=True) | Q(last_seen_at__lte=now - interval)
+        ).update(last_seen_at=now)
+        user.last_seen_at = now
+        if email is None and not user.email and claims.get("token_use") == "access":
+            # Bounded retry for access-token users whose email is unknown.
+            email = _verified_email_from_cognito(token)
+    if email:
+        user_set_verified_email(user=user, email=email)
+
+
+def user_update_profile(*, user: User, display_name: str) -> User:
+    """Change the user's editable profile fields."""
+    user.display_name = display_name.strip()
+    user.full_clean(exclude=["password", "email", "sub"])
+    user.save(update_fields=["display_name", "updated_at"])
+    return user
+
+
+def user_sign_out_everywhere(*, user: User) -> None:
+    """Refuse every token issued to ``user`` until now, and sign out of Cognito.
+
+    The cutoff is written first, so the API refuses old tokens even if Cognito
+    cannot be reached; the caller then gets a 503 and may retry.
+    """
+    now = timezone.now()
+    User.objects.filter(pk=user.pk).update(tokens_valid_after=now, updated_at=now)
+    user.tokens_valid_after = now
+    if local_issuer_enabled() or not user.cognito_username:
+        return
+    try:
+        cognito.global_sign_out(username=user.cognito_username)
+    except cognito.CognitoError:
+        logger.warning("Cognito global sign-out failed for user %s", user.pk)
+        raise ApplicationError(
+            _("Signed out here, but Cognito could not be reached; try again."),
+            code="cognito_unavailable",
+            status=503,
+        ) from None
+
+
+def _cognito_delete_later(username: str) -> None:
+    try:
+        cognito.delete_user(username=username)
+    except cognito.CognitoError:
+        logger.warning("Cognito user deletion failed; delete it in the pool")
+
+
+def user_delete(*, user: User) -> None:
+    """Delete the account and everything each app stored for it.
+
+    Contributors delete their rows inside this transaction and schedule their
+    file deletions with ``on_commit``; the Cognito identity goes last, after
+    the commit, so a failed deletion leaves the account whole.
+    """
+    username = user.cognito_username
+    with transaction.atomic():
+        for contributor in registry.contributors():
+            contributor.delete(user)
+        User.objects.filter(pk=user.pk).delete()
+        if username and not local_issuer_enabled():
+            transaction.on_commit(lambda: _cognito_delete_later(username))
+
+
+def user_provision_local(*, email: str, is_staff: bool = False) -> User:
+    """Return the local-issuer user for ``email``, creating it if needed.
+
+    Used by ``issue_dev_token`` and ``dev_bootstrap``: the row gets the stable
+    local ``sub`` of its address so that tokens map straight to it.
+    """
+    from accounts import local_issuer
+
+    email = email.strip()
+    user = User.objects.filter(email__iexact=email).first()
+    if user is None:
+        user = _user_create(
+            sub=local_issuer.sub_for_email(email), claims={}, email=email
+        )
+    elif not user.sub:
+        user.sub = local_issuer.sub_for_email(email)
+        user.save(update_fields=["sub", "updated_at"])
+    if is_staff and not user.is_staff:
+        user.is_staff = True
+        user.save(update_fields=["is_staff", "updated_at"])
+    return user

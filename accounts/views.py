@@ -1,0 +1,86 @@
+"""The ``/api/v1/me`` endpoints and the local issuer's JWKS."""
+
+from django.http import Http404, HttpRequest, JsonResponse
+
+from rest_framework import serializers, status
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts import local_issuer
+from accounts.selectors import user_export, user_profile
+from accounts.services import (
+    user_delete,
+    user_sign_out_everywhere,
+    user_update_profile,
+)
+from accounts.tokens import local_issuer_enabled
+
+
+class ProfileOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    email = serializers.EmailField(allow_null=True)
+    is_email_verified = serializers.BooleanField()
+    display_name = serializers.CharField()
+    is_staff = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+    last_seen_at = serializers.DateTimeField(allow_null=True)
+
+
+class MeApi(APIView):
+    """Read, edit or delete the caller's own account."""
+
+    permission_classes = [IsAuthenticated]
+
+    class InputSerializer(serializers.Serializer):
+        display_name = serializers.CharField(
+            max_length=150, allow_blank=True, trim_whitespace=True
+        )
+
+    OutputSerializer = ProfileOutputSerializer
+
+    def get(self, request):
+        """Return the caller's profile."""
+        return Response(user_profile(user=request.user))
+
+    def patch(self, request):
+        """Change the display name; the email comes from Cognito and is read-only."""
+        incoming = self.InputSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        user = user_update_profile(user=request.user, **incoming.validated_data)
+        return Response(user_profile(user=user))
+
+    def delete(self, request):
+        """Delete the account and everything it owns."""
+        user_delete(user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MeExportApi(APIView):
+    """Download all of the caller's data as one JSON document."""
+
+    permission_classes = [IsAuthenticated]
+
+    def get(self, request):
+        """Return the export."""
+        return Response(user_export(user=request.user))
+
+
+class MeSignOutApi(APIView):
+    """Sign out everywhere: tokens issued before now stop working."""
+
+    permission_classes = [IsAuthenticated]
+
+    def post(self, request):
+        """Record the cutoff and sign out of Cognito."""
+        user_sign_out_everywhere(user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def jwks(request: HttpRequest) -> JsonResponse:
+    """Serve the local issuer's public keys; 404 when Cognito is the issuer."""
+    if not local_issuer_enabled():
+        raise Http404
+    response = JsonResponse(local_issuer.jwks())
+    response["Cache-Control"] = "public, max-age=300"
+    return response
