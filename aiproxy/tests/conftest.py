@@ -1,10 +1,11 @@
-"""Fixtures of the AI proxy tests: the fake upstream and provider settings."""
+"""Fixtures of the AI proxy tests: fake upstreams on loopback, provider settings."""
 
 from collections.abc import Iterator
 
 import pytest
 
 from aiproxy import providers
+from aiproxy.tests.fakes.anthropic_upstream import AnthropicUpstream
 from aiproxy.tests.fakes.openai_upstream import FakeOpenAIUpstream
 
 
@@ -43,3 +44,13 @@ def ai_settings(settings, openai_upstream, monkeypatch) -> None:
     settings.AI_TOKENS_PER_MONTH = 1_000_000
     settings.AI_REQUESTS_PER_MINUTE = 1000
     providers.cache_clear()
+
+
+@pytest.fixture
+def anthropic_upstream() -> Iterator[AnthropicUpstream]:
+    """Serve a fake Anthropic Messages API on 127.0.0.1 for one test."""
+    upstream = AnthropicUpstream().start()
+    try:
+        yield upstream
+    finally:
+        upstream.stop()
