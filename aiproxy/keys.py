@@ -19,6 +19,7 @@ from typing import Any
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from aiproxy.adapters.base import ProviderNotConfigured
 from project.exceptions import ApplicationError
 from project.secrets import TTLSecret
 
@@ -33,8 +34,12 @@ _secrets: dict[str, TTLSecret] = {}
 _last_good: dict[str, str] = {}
 
 
-class ProviderKeyMissing(ApplicationError):
-    """No key is configured for a provider, or its secret cannot be read (503)."""
+class ProviderKeyMissing(ProviderNotConfigured, ApplicationError):
+    """No key is configured for a provider, or its secret cannot be read (503).
+
+    Both a ``ProviderNotConfigured`` (what the AI views turn into 503) and an
+    ``ApplicationError`` (what the DRF exception handler shapes).
+    """
 
     def __init__(self, provider: str) -> None:
         super().__init__(

@@ -40,7 +40,7 @@ from aiproxy.adapters.base import (
     UpstreamTimeout,
     Usage,
 )
-from aiproxy.adapters.redact import sanitise
+from aiproxy.adapters.openai_compat import sanitise
 from aiproxy.keys import ProviderKeyMissing
 
 logger = logging.getLogger(__name__)
@@ -196,7 +196,7 @@ class AnthropicProvider:
             status = STATUS_OF_ERROR_TYPE.get(kind, 502)
         text = sanitise(
             f"{self.name}: {kind or 'error'}: {message or 'no details'}",
-            secrets=[key],
+            secrets=(key,),
         )
         logger.warning("upstream %s answered %s: %s", self.name, status, text)
         return UpstreamError(text, status=status)

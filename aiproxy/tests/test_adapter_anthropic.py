@@ -11,12 +11,13 @@ import pytest
 from aiproxy.adapters.anthropic import AnthropicProvider
 from aiproxy.adapters.base import (
     ChatRequest,
+    ProviderConfig,
+    ProviderNotConfigured,
     StreamDelta,
     UpstreamError,
     UpstreamTimeout,
     Usage,
 )
-from aiproxy.keys import ProviderKeyMissing
 from aiproxy.tests.fakes.anthropic_upstream import DEFAULT_REPLY, count_words
 
 PROMPT = "Summarise the secret plan about the purple elephant"
@@ -36,7 +37,7 @@ def make_provider(upstream, **overrides: Any) -> AnthropicProvider:
         "api_key": lambda: upstream.api_key,
         **overrides,
     }
-    return AnthropicProvider(SimpleNamespace(**config))
+    return AnthropicProvider(ProviderConfig(**config))
 
 
 def make_request(**overrides: Any) -> ChatRequest:
@@ -284,7 +285,7 @@ def test_complete_refused_connection_is_upstream_error():
 
 def test_complete_without_key_raises_ai_not_configured(anthropic_upstream):
     """A provider without a key is not configured; nothing is sent."""
-    with pytest.raises(ProviderKeyMissing):
+    with pytest.raises(ProviderNotConfigured):
         complete(
             make_provider(anthropic_upstream, api_key=lambda: None), make_request()
         )
