@@ -24,10 +24,17 @@ class Document(BaseModel):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="documents"
     )
-    title = models.CharField(max_length=200)
+    title = models.CharField(max_length=200, blank=True)
     body = models.TextField(blank=True, default="")
     version = models.PositiveIntegerField(default=1)
     trashed_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    last_editor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
 
     class Meta:
         indexes = [models.Index(fields=["owner", "-updated_at"])]
@@ -84,3 +91,38 @@ class DocumentAccess(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.email} {self.role} on {self.document_id}"
+
+
+class DocumentRevision(BaseModel):
+    """A saved state of a document's title and body; numbered from 1, never rewritten.
+
+    ``updated_at`` moves when the same author's autosaves fold into the
+    revision; ``restored_from`` is set on revisions made by a restore.
+    """
+
+    document = models.ForeignKey(
+        Document, on_delete=models.CASCADE, related_name="revisions"
+    )
+    number = models.PositiveIntegerField()
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    title = models.CharField(max_length=200, blank=True)
+    body = models.TextField(blank=True, default="")
+    size_bytes = models.PositiveIntegerField(default=0)
+    restored_from = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["document", "number"], name="documents_revision_unique_number"
+            ),
+        ]
+        ordering = ["-number"]
+
+    def __str__(self) -> str:
+        return f"#{self.number} of {self.document_id}"

@@ -1,12 +1,19 @@
 """Reads of documents, scoped to what the caller may see."""
 
-from typing import TYPE_CHECKING
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.db.models import (
     Case,
     CharField,
+    F,
     OuterRef,
     Q,
     QuerySet,
@@ -14,33 +21,72 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.functions import Collate, Lower
 from django.utils.translation import gettext_lazy as _
 
-from documents.models import ROLE_RANK, Document, DocumentAccess, Role
+from documents.models import (
+    ROLE_RANK,
+    Document,
+    DocumentAccess,
+    DocumentRevision,
+    Role,
+)
+from documents.search import search_filter
 from project.exceptions import ApplicationError, NotFound
 
 if TYPE_CHECKING:
     from accounts.models import User
 
 
+class Scope:
+    ALL = ""
+    OWNED = "owned"
+    SHARED = "shared"
+    TRASH = "trash"
+    CHOICES = (ALL, OWNED, SHARED, TRASH)
+
+
+# ordering parameter -> (sort key annotation, descending)
+ORDERINGS: dict[str, tuple[str, bool]] = {
+    "-updated_at": ("updated_at", True),
+    "updated_at": ("updated_at", False),
+    "title": ("title_key", False),
+    "-title": ("title_key", True),
+}
+LIST_FIELDS = (
+    "id",
+    "title",
+    "version",
+    "created_at",
+    "updated_at",
+    "trashed_at",
+    "owner__id",
+    "owner__email",
+    "owner__display_name",
+)
+
+
 def document_list_visible(
     *, user: "User", include_trashed: bool = False
 ) -> QuerySet[Document]:
-    """Return documents the user owns or was granted, each annotated with ``role``."""
-    grant = DocumentAccess.objects.filter(document=OuterRef("pk"), user=user).values(
-        "role"
-    )[:1]
-    qs = Document.objects.annotate(
-        granted_role=Subquery(grant),
+    """Return documents the user owns or was granted, each annotated with ``role``.
+
+    With ``include_trashed`` the owner also sees their trashed documents;
+    a trashed document is never visible to the people it was shared with.
+    """
+    grants = DocumentAccess.objects.filter(user=user)
+    qs = Document.objects.filter(
+        Q(owner=user) | Q(pk__in=grants.values("document"))
+    ).annotate(
         role=Case(
             When(owner=user, then=Value(Role.OWNER.value)),
-            default=Subquery(grant),
+            default=Subquery(grants.filter(document=OuterRef("pk")).values("role")[:1]),
             output_field=CharField(),
-        ),
-    ).filter(Q(owner=user) | Q(granted_role__isnull=False))
-    if not include_trashed:
-        qs = qs.filter(trashed_at__isnull=True)
-    return qs
+        )
+    )
+    if include_trashed:
+        return qs.filter(Q(trashed_at__isnull=True) | Q(owner=user))
+    return qs.filter(trashed_at__isnull=True)
 
 
 def document_get_for_user(
@@ -52,19 +98,229 @@ def document_get_for_user(
 ) -> Document:
     """Return the document with ``.role`` set, or raise.
 
-    A document the user cannot see is a 404 (no existence leak); one the user
-    can see with a weaker role than ``minimum_role`` is a 403 ``read_only``.
+    A document the user cannot see is a 404 (no existence leak); a viewer
+    asking for more is a 403 ``read_only``, an editor asking for an owner's
+    operation a 403 ``owner_only``.
     """
     try:
-        document = document_list_visible(
-            user=user, include_trashed=include_trashed
-        ).get(pk=document_id)
+        document = (
+            document_list_visible(user=user, include_trashed=include_trashed)
+            .select_related("owner", "last_editor")
+            .get(pk=document_id)
+        )
     except (Document.DoesNotExist, ValueError, ValidationError):
         raise NotFound(_("Document not found.")) from None
-    if ROLE_RANK[Role(document.role)] < ROLE_RANK[minimum_role]:
+    role = Role(document.role)
+    if ROLE_RANK[role] < ROLE_RANK[minimum_role]:
+        if role == Role.VIEWER:
+            raise ApplicationError(
+                _("You have read-only access to this document."),
+                code="read_only",
+                status=403,
+            )
         raise ApplicationError(
-            _("You have read-only access to this document."),
-            code="read_only",
-            status=403,
+            _("Only the owner can do this."), code="owner_only", status=403
         )
     return document
+
+
+@dataclass
+class Page:
+    items: list[Any]
+    next_cursor: str | None
+
+
+def _bad_cursor() -> ApplicationError:
+    return ApplicationError(_("Invalid cursor."), code="invalid_cursor")
+
+
+def encode_cursor(data: dict[str, Any]) -> str:
+    """Return an opaque, URL-safe cursor for ``data``."""
+    raw = json.dumps(data, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> dict[str, Any]:
+    """Return the data in ``cursor`` or raise 400 ``invalid_cursor``."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        data = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+    except (ValueError, UnicodeError, binascii.Error):
+        raise _bad_cursor() from None
+    if not isinstance(data, dict):
+        raise _bad_cursor()
+    return data
+
+
+def _title_key():
+    if connection.vendor == "postgresql":
+        # Byte order, so that Python can merge two sorted pages the same way.
+        return Collate(Lower("title"), "C")
+    return Lower("title")
+
+
+def _keyset(qs: QuerySet, key: str, desc: bool, after: tuple | None) -> QuerySet:
+    if after is not None:
+        value, pk = after
+        op = "lt" if desc else "gt"
+        qs = qs.filter(
+            Q(**{f"{key}__{op}": value}) | Q(**{key: value, f"pk__{op}": pk})
+        )
+    return qs.order_by(*([f"-{key}", "-pk"] if desc else [key, "pk"]))
+
+
+def _cursor_position(
+    data: dict[str, Any], *, scope: str, ordering: str
+) -> tuple[Any, UUID]:
+    if data.get("s") != scope or data.get("o") != ordering:
+        raise _bad_cursor()
+    value, pk = data.get("v"), data.get("id")
+    if not isinstance(value, str) or not isinstance(pk, str):
+        raise _bad_cursor()
+    try:
+        uuid_value = UUID(pk)
+        if ORDERINGS[ordering][0] == "updated_at":
+            parsed = datetime.fromisoformat(value)
+            if parsed.tzinfo is None:
+                raise ValueError(value)
+            return parsed, uuid_value
+    except ValueError:
+        raise _bad_cursor() from None
+    return value, uuid_value
+
+
+def document_list(
+    *,
+    user: "User",
+    scope: str = Scope.ALL,
+    ordering: str = "-updated_at",
+    q: str = "",
+    cursor: str | None = None,
+    page_size: int = 50,
+) -> Page:
+    """Return one page of the documents the user may see, each with ``role``.
+
+    Without ``q`` the page is a keyset page on ``ordering`` (stable while
+    documents are added); with ``q`` it is ranked search results, paged by
+    offset. The query count does not depend on ``page_size``.
+    """
+    data = decode_cursor(cursor) if cursor else None
+    if q:
+        return _search_page(user=user, scope=scope, q=q, data=data, page_size=page_size)
+    key, desc = ORDERINGS[ordering]
+    after = _cursor_position(data, scope=scope, ordering=ordering) if data else None
+    base = Document.objects.select_related("owner").only(*LIST_FIELDS)
+    if key == "title_key":
+        base = base.annotate(title_key=_title_key())
+    owned = base.filter(owner=user).annotate(role=Value(Role.OWNER.value))
+    shared = base.filter(accesses__user=user, trashed_at__isnull=True).annotate(
+        role=F("accesses__role")
+    )
+    limit = page_size + 1
+    if scope == Scope.TRASH:
+        rows = list(
+            _keyset(owned.filter(trashed_at__isnull=False), key, desc, after)[:limit]
+        )
+    elif scope == Scope.OWNED:
+        rows = list(
+            _keyset(owned.filter(trashed_at__isnull=True), key, desc, after)[:limit]
+        )
+    elif scope == Scope.SHARED:
+        rows = list(_keyset(shared, key, desc, after)[:limit])
+    else:
+        # Two index-friendly queries merged here instead of one OR that
+        # PostgreSQL can only answer with a scan of every document.
+        rows = list(
+            _keyset(owned.filter(trashed_at__isnull=True), key, desc, after)[:limit]
+        )
+        rows += list(_keyset(shared, key, desc, after)[:limit])
+        rows.sort(key=lambda doc: (getattr(doc, key), doc.pk), reverse=desc)
+        rows = rows[:limit]
+    next_cursor = None
+    if len(rows) > page_size:
+        rows = rows[:page_size]
+        last = rows[-1]
+        value = getattr(last, key)
+        next_cursor = encode_cursor(
+            {
+                "s": scope,
+                "o": ordering,
+                "v": value.isoformat() if isinstance(value, datetime) else value,
+                "id": str(last.pk),
+            }
+        )
+    return Page(items=rows, next_cursor=next_cursor)
+
+
+def _search_page(
+    *, user: "User", scope: str, q: str, data: dict | None, page_size: int
+) -> Page:
+    offset = 0
+    if data is not None:
+        offset = data.get("off")
+        if data.get("s") != scope or data.get("q") != q or not isinstance(offset, int):
+            raise _bad_cursor()
+        if isinstance(offset, bool) or offset < 0 or offset > 10_000:
+            raise _bad_cursor()
+    if scope == Scope.TRASH:
+        qs = Document.objects.filter(owner=user, trashed_at__isnull=False).annotate(
+            role=Value(Role.OWNER.value)
+        )
+    else:
+        qs = document_list_visible(user=user)
+        if scope == Scope.OWNED:
+            qs = qs.filter(owner=user)
+        elif scope == Scope.SHARED:
+            qs = qs.exclude(owner=user)
+    qs = search_filter(qs.select_related("owner").only(*LIST_FIELDS), q).order_by(
+        "-rank", "-updated_at", "-pk"
+    )
+    rows = list(qs[offset : offset + page_size + 1])
+    next_cursor = None
+    if len(rows) > page_size:
+        rows = rows[:page_size]
+        next_cursor = encode_cursor({"s": scope, "q": q, "off": offset + page_size})
+    return Page(items=rows, next_cursor=next_cursor)
+
+
+def revision_list(
+    *, document: Document, cursor: str | None = None, page_size: int = 50
+) -> Page:
+    """Return a page of the document's revisions, newest first, without bodies."""
+    qs = (
+        DocumentRevision.objects.filter(document=document)
+        .select_related("author")
+        .defer("body")
+        .order_by("-number")
+    )
+    if cursor:
+        data = decode_cursor(cursor)
+        before = data.get("before")
+        if not isinstance(before, int) or isinstance(before, bool):
+            raise _bad_cursor()
+        qs = qs.filter(number__lt=before)
+    rows = list(qs[: page_size + 1])
+    next_cursor = None
+    if len(rows) > page_size:
+        rows = rows[:page_size]
+        next_cursor = encode_cursor({"before": rows[-1].number})
+    return Page(items=rows, next_cursor=next_cursor)
+
+
+def revision_get(*, document: Document, number: int) -> DocumentRevision:
+    """Return revision ``number`` of ``document`` or raise 404."""
+    try:
+        return DocumentRevision.objects.select_related("author").get(
+            document=document, number=number
+        )
+    except DocumentRevision.DoesNotExist:
+        raise NotFound(_("Revision not found.")) from None
+
+
+def access_list(*, document: Document) -> QuerySet[DocumentAccess]:
+    """Return the document's grants and pending invitations, oldest first."""
+    return (
+        DocumentAccess.objects.filter(document=document)
+        .select_related("user", "invited_by")
+        .order_by("created_at", "pk")
+    )

@@ -1,5 +1,50 @@
-from django.urls import path  # noqa: F401
+from django.conf import settings
+from django.urls import path
+
+from documents import views
 
 app_name = "documents"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("documents/", views.DocumentListCreateApi.as_view(), name="document-list"),
+    path(
+        "documents/<str:document_id>/",
+        views.DocumentDetailApi.as_view(),
+        name="document-detail",
+    ),
+    path(
+        "documents/<str:document_id>/restore/",
+        views.DocumentRestoreApi.as_view(),
+        name="document-restore",
+    ),
+    path(
+        "documents/<str:document_id>/revisions/",
+        views.RevisionListApi.as_view(),
+        name="revision-list",
+    ),
+    path(
+        "documents/<str:document_id>/revisions/<int:number>/",
+        views.RevisionDetailApi.as_view(),
+        name="revision-detail",
+    ),
+    path(
+        "documents/<str:document_id>/revisions/<int:number>/restore/",
+        views.RevisionRestoreApi.as_view(),
+        name="revision-restore",
+    ),
+    path(
+        "documents/<str:document_id>/access/",
+        views.AccessListCreateApi.as_view(),
+        name="access-list",
+    ),
+    path(
+        "documents/<str:document_id>/access/<str:access_id>/",
+        views.AccessDetailApi.as_view(),
+        name="access-detail",
+    ),
+]
+
+if settings.DOCUMENTS_BENCH_CEILING:
+    # Benchmark only (bench/documents.py): a bare JsonResponse through the
+    # same middleware, the ceiling the API is measured against.
+    urlpatterns.append(path("bench/ceiling", views.bench_ceiling))

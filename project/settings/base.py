@@ -148,6 +148,12 @@ ACCOUNTS_LAST_SEEN_INTERVAL_SECONDS = env.int(
 )
 
 # --- Documents -----------------------------------------------------------------
+DOCUMENTS_MAX_BODY_BYTES = env.int("DOCUMENTS_MAX_BODY_BYTES", default=1_048_576)
+DOCUMENTS_AUTOSAVE_WINDOW_SECONDS = env.int(
+    "DOCUMENTS_AUTOSAVE_WINDOW_SECONDS", default=300
+)
+DOCUMENTS_PAGE_SIZE = env.int("DOCUMENTS_PAGE_SIZE", default=50)
+DOCUMENTS_BENCH_CEILING = env.bool("DOCUMENTS_BENCH_CEILING", default=False)
 
 # --- Attachments ---------------------------------------------------------------
 

@@ -1,0 +1,122 @@
+"""Full-text search: PostgreSQL tsvector with ranking and headlines, or a fallback.
+
+PostgreSQL reads the generated ``search_vector`` column made by migration
+0003; other databases (SQLite in development) match every word with
+``icontains`` and build the snippet in Python. Both return the same shape:
+a queryset annotated with ``rank`` and, after :func:`snippet_for`, a snippet in
+which matches are wrapped in ``<mark>`` and everything else is HTML-escaped.
+"""
+
+import html
+import re
+
+from django.contrib.postgres.search import (
+    SearchHeadline,
+    SearchQuery,
+    SearchRank,
+    SearchVectorField,
+)
+from django.db import connection
+from django.db.models import (
+    BooleanField,
+    Case,
+    Expression,
+    F,
+    FloatField,
+    Func,
+    Q,
+    Value,
+    When,
+)
+from django.db.models.functions import Left
+
+from documents.models import Document
+
+SEARCH_CONFIG = "english"
+HEADLINE_SOURCE_CHARS = 100_000
+# Control characters never stored in documents (input validation rejects them),
+# so they can mark highlights safely before the text is HTML-escaped.
+_START, _STOP = "\x02", "\x03"
+_SNIPPET_CHARS = 200
+
+
+class SearchVectorColumn(Expression):
+    """The generated ``search_vector`` column of ``documents_document``."""
+
+    def as_sql(self, compiler, connection):
+        table = compiler.quote_name_unless_alias(Document._meta.db_table)
+        return f"{table}.search_vector", []
+
+
+class _Matches(Func):
+    arg_joiner = " @@ "
+    template = "(%(expressions)s)"
+    output_field = BooleanField()
+
+
+def is_full_text() -> bool:
+    """Return whether the database has the tsvector column (PostgreSQL)."""
+    return connection.vendor == "postgresql"
+
+
+def search_terms(q: str) -> list[str]:
+    """Split a query into the words the fallback matches."""
+    return [word for word in re.findall(r"\w+", q.lower()) if word][:20]
+
+
+def search_filter(queryset, q: str):
+    """Filter ``queryset`` to documents matching ``q`` and annotate ``rank``."""
+    if is_full_text():
+        query = SearchQuery(q, config=SEARCH_CONFIG, search_type="websearch")
+        vector = SearchVectorColumn(output_field=SearchVectorField())
+        return queryset.filter(_Matches(vector, query)).annotate(
+            rank=SearchRank(vector, query),
+            headline=SearchHeadline(
+                Left("body", HEADLINE_SOURCE_CHARS),
+                query,
+                config=SEARCH_CONFIG,
+                start_sel=_START,
+                stop_sel=_STOP,
+                max_words=35,
+                min_words=15,
+                max_fragments=2,
+                fragment_delimiter=" … ",
+            ),
+        )
+    terms = search_terms(q)
+    if not terms:
+        return queryset.none()
+    condition = Q()
+    for term in terms:
+        condition &= Q(title__icontains=term) | Q(body__icontains=term)
+    title_hit = Q()
+    for term in terms:
+        title_hit |= Q(title__icontains=term)
+    return queryset.filter(condition).annotate(
+        rank=Case(
+            When(title_hit, then=Value(1.0)),
+            default=Value(0.0),
+            output_field=FloatField(),
+        ),
+        headline=Left(F("body"), HEADLINE_SOURCE_CHARS),
+    )
+
+
+def snippet_for(headline: str | None, q: str) -> str:
+    """Return an HTML-safe snippet with matches in ``<mark>``."""
+    text = headline or ""
+    if not is_full_text():
+        text = _fallback_headline(text, search_terms(q))
+    escaped = html.escape(text, quote=False)
+    return escaped.replace(_START, "<mark>").replace(_STOP, "</mark>")
+
+
+def _fallback_headline(body: str, terms: list[str]) -> str:
+    lowered = body.lower()
+    positions = [lowered.find(term) for term in terms if term in lowered]
+    start = max(min(positions) - 60, 0) if positions else 0
+    excerpt = body[start : start + _SNIPPET_CHARS]
+    if not terms:
+        return excerpt
+    pattern = re.compile("|".join(re.escape(term) for term in terms), re.IGNORECASE)
+    return pattern.sub(lambda match: _START + match.group(0) + _STOP, excerpt)

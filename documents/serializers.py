@@ -1,0 +1,187 @@
+"""Output shapes shared by several document views, and strict input fields.
+
+List and detail bodies are built by plain functions (a page of 50 through
+DRF serializers costs more than the query); the serializers below describe
+the same shapes for the OpenAPI schema.
+"""
+
+import re
+from datetime import datetime
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+
+from rest_framework import serializers
+
+from documents.models import Document, DocumentAccess, DocumentRevision
+
+# C0 controls other than tab, newline and carriage return, and DEL: never part
+# of Markdown, refused by PostgreSQL (NUL) or used as highlight markers.
+_FORBIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+class StrictCharField(serializers.CharField):
+    """A CharField that refuses numbers, booleans and control characters."""
+
+    default_error_messages = {
+        "not_a_string": _("Must be a string."),
+        "control": _("Must not contain control characters."),
+    }
+
+    def __init__(self, *, single_line: bool = False, **kwargs: Any) -> None:
+        self.single_line = single_line
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("not_a_string")
+        if _FORBIDDEN.search(data) or (
+            self.single_line and ("\n" in data or "\r" in data)
+        ):
+            self.fail("control")
+        return super().to_internal_value(data)
+
+
+class StrictSerializer(serializers.Serializer):
+    """A serializer that answers 400 for fields it does not know."""
+
+    def validate(self, attrs: dict) -> dict:
+        if isinstance(self.initial_data, dict):
+            unknown = sorted(set(self.initial_data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError(
+                    {name: [_("Unknown field.")] for name in unknown}
+                )
+        return attrs
+
+
+def _ts(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def user_data(user) -> dict | None:
+    """Return the public face of a user (collaborators see each other)."""
+    if user is None:
+        return None
+    return {"id": str(user.pk), "email": user.email, "display_name": user.display_name}
+
+
+def document_item_data(document: Document) -> dict:
+    """Return a document as it appears in lists (no body)."""
+    data = {
+        "id": str(document.pk),
+        "title": document.title,
+        "version": document.version,
+        "role": document.role,
+        "owner": user_data(document.owner),
+        "created_at": _ts(document.created_at),
+        "updated_at": _ts(document.updated_at),
+        "trashed_at": _ts(document.trashed_at),
+    }
+    return data
+
+
+def document_data(document: Document) -> dict:
+    """Return a whole document, as read, written and sent with a 412."""
+    return {
+        "id": str(document.pk),
+        "title": document.title,
+        "body": document.body,
+        "version": document.version,
+        "role": document.role,
+        "owner": user_data(document.owner),
+        "last_editor": user_data(document.last_editor),
+        "created_at": _ts(document.created_at),
+        "updated_at": _ts(document.updated_at),
+        "trashed_at": _ts(document.trashed_at),
+    }
+
+
+def revision_data(revision: DocumentRevision, *, with_body: bool) -> dict:
+    """Return a revision; the body only when one revision is read."""
+    data = {
+        "number": revision.number,
+        "title": revision.title,
+        "size_bytes": revision.size_bytes,
+        "author": user_data(revision.author),
+        "restored_from": revision.restored_from,
+        "created_at": _ts(revision.created_at),
+        "updated_at": _ts(revision.updated_at),
+    }
+    if with_body:
+        data["body"] = revision.body
+    return data
+
+
+def access_data(access: DocumentAccess) -> dict:
+    """Return a grant or a pending invitation."""
+    return {
+        "id": str(access.pk),
+        "email": access.email,
+        "role": access.role,
+        "status": "active" if access.user_id else "pending",
+        "user": user_data(access.user),
+        "invited_by": user_data(access.invited_by),
+        "created_at": _ts(access.created_at),
+    }
+
+
+class UserOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    email = serializers.EmailField()
+    display_name = serializers.CharField()
+
+
+class DocumentItemOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    title = serializers.CharField()
+    version = serializers.IntegerField()
+    role = serializers.ChoiceField(choices=["owner", "editor", "viewer"])
+    owner = UserOutputSerializer()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    trashed_at = serializers.DateTimeField(allow_null=True)
+    snippet = serializers.CharField(
+        required=False, help_text="Only with q: HTML-escaped, matches in <mark>."
+    )
+    rank = serializers.FloatField(required=False)
+
+
+class DocumentPageOutputSerializer(serializers.Serializer):
+    results = DocumentItemOutputSerializer(many=True)
+    next_cursor = serializers.CharField(allow_null=True)
+    next = serializers.URLField(allow_null=True)
+
+
+class DocumentOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    title = serializers.CharField()
+    body = serializers.CharField()
+    version = serializers.IntegerField()
+    role = serializers.ChoiceField(choices=["owner", "editor", "viewer"])
+    owner = UserOutputSerializer()
+    last_editor = UserOutputSerializer(allow_null=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    trashed_at = serializers.DateTimeField(allow_null=True)
+
+
+class RevisionOutputSerializer(serializers.Serializer):
+    number = serializers.IntegerField()
+    title = serializers.CharField()
+    body = serializers.CharField(required=False)
+    size_bytes = serializers.IntegerField()
+    author = UserOutputSerializer(allow_null=True)
+    restored_from = serializers.IntegerField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class AccessOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    email = serializers.EmailField()
+    role = serializers.ChoiceField(choices=["editor", "viewer"])
+    status = serializers.ChoiceField(choices=["active", "pending"])
+    user = UserOutputSerializer(allow_null=True)
+    invited_by = UserOutputSerializer(allow_null=True)
+    created_at = serializers.DateTimeField()

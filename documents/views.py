@@ -1,0 +1,378 @@
+"""The documents API: thin views over documents.services and documents.selectors."""
+
+import re
+
+from django.conf import settings
+from django.http import JsonResponse
+from django.utils.translation import gettext_lazy as _
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from documents import selectors, services
+from documents.models import Document, DocumentAccess, Role
+from documents.search import snippet_for
+from documents.serializers import (
+    AccessOutputSerializer,
+    DocumentOutputSerializer,
+    DocumentPageOutputSerializer,
+    RevisionOutputSerializer,
+    StrictCharField,
+    StrictSerializer,
+    access_data,
+    document_data,
+    document_item_data,
+    revision_data,
+)
+from project.exceptions import ApplicationError
+
+_ETAG = re.compile(r'^(?:W/)?"(\d{1,10})"$')
+TITLE_MAX = Document._meta.get_field("title").max_length
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    location=OpenApiParameter.HEADER,
+    required=True,
+    description='The ETag of the version being changed, e.g. "3".',
+)
+
+
+def etag_for(document: Document) -> str:
+    """Return the strong ETag of the document's current version."""
+    return f'"{document.version}"'
+
+
+def parse_if_match(request: Request) -> int | None:
+    """Return the version named by ``If-Match`` (``None`` for ``*``) or raise."""
+    header = request.headers.get("If-Match", "").strip()
+    if not header:
+        raise ApplicationError(
+            _("This request needs an If-Match header with the document's ETag."),
+            code="precondition_required",
+            status=428,
+        )
+    if header == "*":
+        return None
+    match = _ETAG.match(header)
+    if match is None:
+        raise ApplicationError(
+            _("If-Match must be one ETag, as sent by GET."), code="invalid_if_match"
+        )
+    return int(match.group(1))
+
+
+def document_response(document: Document, *, status_code: int = 200) -> Response:
+    """Return the document as JSON with its ETag."""
+    return Response(
+        document_data(document),
+        status=status_code,
+        headers={"ETag": etag_for(document)},
+    )
+
+
+class BodyLimitMixin:
+    """Refuse request bodies larger than any valid document before parsing them."""
+
+    def initial(self, request: Request, *args, **kwargs) -> None:
+        super().initial(request, *args, **kwargs)
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        # JSON escaping can take up to 6 bytes per character of body.
+        if length > settings.DOCUMENTS_MAX_BODY_BYTES * 6 + 65_536:
+            raise ApplicationError(
+                _("The document is too large."), code="too_large", status=413
+            )
+
+
+def _title_field(**kwargs) -> StrictCharField:
+    return StrictCharField(
+        max_length=TITLE_MAX, allow_blank=True, single_line=True, **kwargs
+    )
+
+
+def _body_field(**kwargs) -> StrictCharField:
+    return StrictCharField(allow_blank=True, trim_whitespace=False, **kwargs)
+
+
+class DocumentListCreateApi(BodyLimitMixin, APIView):
+    class FilterSerializer(serializers.Serializer):
+        scope = serializers.ChoiceField(
+            choices=["owned", "shared", "trash"], required=False, default=""
+        )
+        ordering = serializers.ChoiceField(
+            choices=list(selectors.ORDERINGS), required=False, default="-updated_at"
+        )
+        q = serializers.CharField(max_length=200, required=False, default="")
+        cursor = serializers.CharField(max_length=2000, required=False)
+        page_size = serializers.IntegerField(min_value=1, max_value=100, required=False)
+
+    class InputSerializer(StrictSerializer):
+        title = _title_field(default="")
+        body = _body_field(default="")
+
+    @extend_schema(
+        parameters=[FilterSerializer], responses=DocumentPageOutputSerializer
+    )
+    def get(self, request: Request) -> Response:
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        params = filters.validated_data
+        q = params["q"].strip()
+        page = selectors.document_list(
+            user=request.user,
+            scope=params["scope"],
+            ordering=params["ordering"],
+            q=q,
+            cursor=params.get("cursor"),
+            page_size=params.get("page_size") or settings.DOCUMENTS_PAGE_SIZE,
+        )
+        results = []
+        for document in page.items:
+            item = document_item_data(document)
+            if q:
+                item["snippet"] = snippet_for(document.headline, q)
+                item["rank"] = round(float(document.rank), 6)
+            results.append(item)
+        next_url = None
+        if page.next_cursor:
+            query = request.query_params.copy()
+            query["cursor"] = page.next_cursor
+            next_url = request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
+        return Response(
+            {"results": results, "next_cursor": page.next_cursor, "next": next_url}
+        )
+
+    @extend_schema(request=InputSerializer, responses={201: DocumentOutputSerializer})
+    def post(self, request: Request) -> Response:
+        incoming = self.InputSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        document = services.document_create(
+            owner=request.user, **incoming.validated_data
+        )
+        return document_response(document, status_code=status.HTTP_201_CREATED)
+
+
+class DocumentDetailApi(BodyLimitMixin, APIView):
+    class PatchInputSerializer(StrictSerializer):
+        title = _title_field(required=False)
+        body = _body_field(required=False)
+
+    class PutInputSerializer(StrictSerializer):
+        title = _title_field()
+        body = _body_field()
+
+    class DeleteFilterSerializer(serializers.Serializer):
+        permanent = serializers.BooleanField(required=False, default=False)
+
+    @extend_schema(responses=DocumentOutputSerializer)
+    def get(self, request: Request, document_id: str) -> Response:
+        document = selectors.document_get_for_user(
+            user=request.user, document_id=document_id, include_trashed=True
+        )
+        return document_response(document)
+
+    def _write(self, request: Request, document_id: str, serializer_class) -> Response:
+        document = selectors.document_get_for_user(
+            user=request.user, document_id=document_id, minimum_role=Role.EDITOR
+        )
+        expected = parse_if_match(request)
+        incoming = serializer_class(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        try:
+            document = services.document_update(
+                document=document,
+                user=request.user,
+                expected_version=expected,
+                **incoming.validated_data,
+            )
+        except services.VersionConflict as conflict:
+            raise ApplicationError(
+                conflict.detail,
+                code=conflict.code,
+                status=conflict.status,
+                extra={"current": document_data(conflict.document)},
+                headers={"ETag": etag_for(conflict.document)},
+            ) from None
+        return document_response(document)
+
+    @extend_schema(
+        request=PatchInputSerializer,
+        responses=DocumentOutputSerializer,
+        parameters=[IF_MATCH],
+    )
+    def patch(self, request: Request, document_id: str) -> Response:
+        return self._write(request, document_id, self.PatchInputSerializer)
+
+    @extend_schema(
+        request=PutInputSerializer,
+        responses=DocumentOutputSerializer,
+        parameters=[IF_MATCH],
+    )
+    def put(self, request: Request, document_id: str) -> Response:
+        return self._write(request, document_id, self.PutInputSerializer)
+
+    @extend_schema(parameters=[DeleteFilterSerializer], responses={204: None})
+    def delete(self, request: Request, document_id: str) -> Response:
+        filters = self.DeleteFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        permanent = filters.validated_data["permanent"]
+        document = selectors.document_get_for_user(
+            user=request.user,
+            document_id=document_id,
+            minimum_role=Role.OWNER,
+            include_trashed=permanent,
+        )
+        if permanent:
+            services.document_purge(document=document)
+        else:
+            services.document_trash(document=document)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class DocumentRestoreApi(APIView):
+    @extend_schema(request=None, responses=DocumentOutputSerializer)
+    def post(self, request: Request, document_id: str) -> Response:
+        document = selectors.document_get_for_user(
+            user=request.user,
+            document_id=document_id,
+            minimum_role=Role.OWNER,
+            include_trashed=True,
+        )
+        return document_response(services.document_restore(document=document))
+
+
+class RevisionListApi(APIView):
+    class FilterSerializer(serializers.Serializer):
+        cursor = serializers.CharField(max_length=200, required=False)
+        page_size = serializers.IntegerField(min_value=1, max_value=100, required=False)
+
+    @extend_schema(
+        parameters=[FilterSerializer], responses=RevisionOutputSerializer(many=True)
+    )
+    def get(self, request: Request, document_id: str) -> Response:
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        document = selectors.document_get_for_user(
+            user=request.user, document_id=document_id
+        )
+        page = selectors.revision_list(
+            document=document,
+            cursor=filters.validated_data.get("cursor"),
+            page_size=filters.validated_data.get("page_size") or 50,
+        )
+        return Response(
+            {
+                "results": [revision_data(r, with_body=False) for r in page.items],
+                "next_cursor": page.next_cursor,
+            }
+        )
+
+
+class RevisionDetailApi(APIView):
+    @extend_schema(responses=RevisionOutputSerializer)
+    def get(self, request: Request, document_id: str, number: int) -> Response:
+        document = selectors.document_get_for_user(
+            user=request.user, document_id=document_id
+        )
+        revision = selectors.revision_get(document=document, number=number)
+        return Response(revision_data(revision, with_body=True))
+
+
+class RevisionRestoreApi(APIView):
+    @extend_schema(request=None, responses=DocumentOutputSerializer)
+    def post(self, request: Request, document_id: str, number: int) -> Response:
+        document = selectors.document_get_for_user(
+            user=request.user, document_id=document_id, minimum_role=Role.EDITOR
+        )
+        expected = parse_if_match(request) if "If-Match" in request.headers else None
+        revision = selectors.revision_get(document=document, number=number)
+        try:
+            document = services.revision_restore(
+                document=document,
+                revision=revision,
+                user=request.user,
+                expected_version=expected,
+            )
+        except services.VersionConflict as conflict:
+            raise ApplicationError(
+                conflict.detail,
+                code=conflict.code,
+                status=conflict.status,
+                extra={"current": document_data(conflict.document)},
+                headers={"ETag": etag_for(conflict.document)},
+            ) from None
+        return document_response(document)
+
+
+class AccessListCreateApi(APIView):
+    class InputSerializer(StrictSerializer):
+        email = serializers.EmailField(max_length=254)
+        role = serializers.ChoiceField(choices=DocumentAccess.GrantRole.choices)
+
+    @extend_schema(responses=AccessOutputSerializer(many=True))
+    def get(self, request: Request, document_id: str) -> Response:
+        document = selectors.document_get_for_user(
+            user=request.user, document_id=document_id
+        )
+        return Response(
+            {
+                "owner": document_data(document)["owner"],
+                "results": [
+                    access_data(a) for a in selectors.access_list(document=document)
+                ],
+            }
+        )
+
+    @extend_schema(request=InputSerializer, responses={201: AccessOutputSerializer})
+    def post(self, request: Request, document_id: str) -> Response:
+        document = selectors.document_get_for_user(
+            user=request.user, document_id=document_id, minimum_role=Role.OWNER
+        )
+        incoming = self.InputSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        access, created = services.access_grant(
+            document=document, by=request.user, **incoming.validated_data
+        )
+        return Response(
+            access_data(access),
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+
+class AccessDetailApi(APIView):
+    class InputSerializer(StrictSerializer):
+        role = serializers.ChoiceField(choices=DocumentAccess.GrantRole.choices)
+
+    @extend_schema(request=InputSerializer, responses=AccessOutputSerializer)
+    def patch(self, request: Request, document_id: str, access_id: str) -> Response:
+        document = selectors.document_get_for_user(
+            user=request.user, document_id=document_id, minimum_role=Role.OWNER
+        )
+        access = services.access_get(document=document, access_id=access_id)
+        incoming = self.InputSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        access = services.access_update(access=access, **incoming.validated_data)
+        return Response(access_data(access))
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, document_id: str, access_id: str) -> Response:
+        document = selectors.document_get_for_user(
+            user=request.user, document_id=document_id
+        )
+        access = services.access_get(document=document, access_id=access_id)
+        if document.role != Role.OWNER and access.user_id != request.user.pk:
+            # Collaborators may leave a document, not remove others.
+            selectors.document_get_for_user(
+                user=request.user, document_id=document_id, minimum_role=Role.OWNER
+            )
+        services.access_revoke(access=access)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def bench_ceiling(request) -> JsonResponse:
+    """Answer a constant; the benchmark's ceiling (only routed when enabled)."""
+    return JsonResponse({"status": "ok"})
