@@ -5,7 +5,9 @@ from collections.abc import Iterator
 import pytest
 
 from aiproxy import providers
+from aiproxy.adapters import bedrock
 from aiproxy.tests.fakes.anthropic_upstream import AnthropicUpstream
+from aiproxy.tests.fakes.bedrock_upstream import BedrockUpstream
 from aiproxy.tests.fakes.openai_upstream import FakeOpenAIUpstream
 
 
@@ -54,3 +56,19 @@ def anthropic_upstream() -> Iterator[AnthropicUpstream]:
         yield upstream
     finally:
         upstream.stop()
+
+
+@pytest.fixture
+def bedrock_upstream(monkeypatch) -> Iterator[BedrockUpstream]:
+    """Serve a fake Bedrock Runtime on 127.0.0.1; point boto3 at it by env."""
+    upstream = BedrockUpstream().start()
+    monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", upstream.url)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    bedrock.cache_clear()
+    try:
+        yield upstream
+    finally:
+        upstream.stop()
+        bedrock.cache_clear()
