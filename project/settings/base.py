@@ -156,6 +156,62 @@ DOCUMENTS_PAGE_SIZE = env.int("DOCUMENTS_PAGE_SIZE", default=50)
 DOCUMENTS_BENCH_CEILING = env.bool("DOCUMENTS_BENCH_CEILING", default=False)
 
 # --- Attachments ---------------------------------------------------------------
+# S3 (django-storages) when a bucket is named, else files under MEDIA_ROOT.
+AWS_STORAGE_BUCKET_NAME = env.str("AWS_STORAGE_BUCKET_NAME", default="")
+AWS_S3_REGION_NAME = env.str("AWS_S3_REGION_NAME", default="") or None
+AWS_S3_ENDPOINT_URL = env.str("AWS_S3_ENDPOINT_URL", default="") or None
+AWS_S3_ADDRESSING_STYLE = env.str("AWS_S3_ADDRESSING_STYLE", default="") or None
+AWS_S3_CUSTOM_DOMAIN = env.str("AWS_S3_CUSTOM_DOMAIN", default="") or None
+AWS_CLOUDFRONT_KEY_ID = env.str("AWS_CLOUDFRONT_KEY_ID", default="") or None
+AWS_CLOUDFRONT_KEY = env.str("AWS_CLOUDFRONT_KEY", default="").encode() or None
+AWS_DEFAULT_ACL = None
+AWS_S3_FILE_OVERWRITE = False
+AWS_QUERYSTRING_AUTH = True
+if AWS_STORAGE_BUCKET_NAME:
+    STORAGES["default"] = {"BACKEND": "storages.backends.s3.S3Storage"}
+if AWS_CLOUDFRONT_KEY_ID and not (AWS_CLOUDFRONT_KEY and AWS_S3_CUSTOM_DOMAIN):
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(
+        "AWS_CLOUDFRONT_KEY_ID is set: AWS_CLOUDFRONT_KEY and "
+        "AWS_S3_CUSTOM_DOMAIN are required too."
+    )
+ATTACHMENT_KEY_PREFIX = env.str("ATTACHMENT_KEY_PREFIX", default="attachments/")
+ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=100 * 1024 * 1024)
+ATTACHMENT_USER_QUOTA_BYTES = env.int(
+    "ATTACHMENT_USER_QUOTA_BYTES", default=1024 * 1024 * 1024
+)
+ATTACHMENT_ALLOWED_TYPES = env.list(
+    "ATTACHMENT_ALLOWED_TYPES",
+    default=[
+        "image/png",
+        "image/jpeg",
+        "image/gif",
+        "image/webp",
+        "application/pdf",
+        "text/plain",
+        "text/markdown",
+        "text/csv",
+        "application/zip",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        "audio/mpeg",
+        "video/mp4",
+    ],
+)
+ATTACHMENT_UPLOAD_EXPIRES_SECONDS = env.int(
+    "ATTACHMENT_UPLOAD_EXPIRES_SECONDS", default=15 * 60
+)
+ATTACHMENT_DOWNLOAD_EXPIRES_SECONDS = env.int(
+    "ATTACHMENT_DOWNLOAD_EXPIRES_SECONDS", default=5 * 60
+)
+ATTACHMENT_PENDING_TTL_SECONDS = env.int(
+    "ATTACHMENT_PENDING_TTL_SECONDS", default=24 * 60 * 60
+)
+ATTACHMENT_ORPHAN_GRACE_SECONDS = env.int(
+    "ATTACHMENT_ORPHAN_GRACE_SECONDS", default=60 * 60
+)
 
 # --- AI proxy ------------------------------------------------------------------
 # Provider keys (aiproxy.keys): seconds a Secrets Manager key is cached.

@@ -1,0 +1,495 @@
+"""Every write on attachments: uploads, verification, deletion, cleanup.
+
+Storage is reached only through :mod:`attachments.adapters.storage`, never
+while a database transaction is open; stored bytes are deleted after the
+deleting transaction commits, and every owed deletion is written down as a
+:class:`StorageDeletion` row first so that a failure is retried, not lost.
+"""
+
+import logging
+import re
+import unicodedata
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from attachments.adapters.storage import (
+    PresignedPost,
+    StorageUnavailable,
+    attachment_storage,
+)
+from attachments.models import Attachment, StorageDeletion
+from attachments.selectors import (
+    attachment_get_for_user,
+    attachment_storage_used_bytes,
+)
+from attachments.sniffing import sniff_matches
+from documents.models import Document, Role
+from documents.selectors import document_get_for_user
+from project import metrics
+from project.exceptions import ApplicationError
+
+if TYPE_CHECKING:
+    from accounts.models import User
+
+logger = logging.getLogger(__name__)
+
+
+def storage_unavailable() -> ApplicationError:
+    """Return the 503 answered whenever storage cannot be reached."""
+    return ApplicationError(
+        _("File storage is unavailable; try again shortly."),
+        code="storage_unavailable",
+        status=503,
+        headers={"Retry-After": "5"},
+    )
+
+
+def attachment_new_key() -> str:
+    """Return a fresh storage key under our prefix; never from user input."""
+    return f"{settings.ATTACHMENT_KEY_PREFIX}{uuid.uuid4().hex}"
+
+
+def attachment_clean_filename(filename: str) -> str:
+    """Return a display name safe to store: no path, no control characters."""
+    name = re.split(r"[\\/]", filename or "")[-1]
+    name = unicodedata.normalize("NFC", name)
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C").strip()
+    name = name.strip(". ") or "file"
+    return name[:255]
+
+
+def attachment_check_declared(*, content_type: str, size_bytes: int) -> None:
+    """Refuse a declared type or size the settings do not allow."""
+    if size_bytes > settings.ATTACHMENT_MAX_BYTES:
+        _rejected_metric("too_large")
+        raise ApplicationError(
+            _("File is too large."),
+            code="too_large",
+            status=413,
+            extra={"max_bytes": settings.ATTACHMENT_MAX_BYTES},
+        )
+    if content_type not in settings.ATTACHMENT_ALLOWED_TYPES:
+        _rejected_metric("unsupported_type")
+        raise ApplicationError(
+            _("This type of file is not allowed."),
+            code="unsupported_type",
+            status=415,
+            extra={"allowed_types": list(settings.ATTACHMENT_ALLOWED_TYPES)},
+        )
+
+
+def attachment_quota_remaining_bytes(*, user: "User") -> int:
+    """Return how many more bytes the user may store (never negative)."""
+    used = attachment_storage_used_bytes(user=user)
+    return max(settings.ATTACHMENT_USER_QUOTA_BYTES - used, 0)
+
+
+def _quota_exceeded() -> ApplicationError:
+    _rejected_metric("quota_exceeded")
+    return ApplicationError(
+        _("Your storage quota is used up."),
+        code="quota_exceeded",
+        status=413,
+        extra={"quota_bytes": settings.ATTACHMENT_USER_QUOTA_BYTES},
+    )
+
+
+def _rejected_metric(reason: str) -> None:
+    metrics.record("AttachmentRejected", 1, unit="Count", dimensions={"reason": reason})
+
+
+@transaction.atomic
+def _attachment_create_reserved(
+    *,
+    user: "User",
+    document: Document,
+    filename: str,
+    content_type: str,
+    size_bytes: int,
+    storage_key: str,
+    status: str,
+    checksum_sha256: str = "",
+) -> Attachment:
+    """Create the row if the user's quota allows, serialised per user.
+
+    Locking the user's row makes concurrent reservations by one user queue
+    up, so ready plus pending bytes can never pass the quota.
+    """
+    get_user_model().objects.select_for_update().only("pk").get(pk=user.pk)
+    used = attachment_storage_used_bytes(user=user)
+    if used + size_bytes > settings.ATTACHMENT_USER_QUOTA_BYTES:
+        raise _quota_exceeded()
+    attachment = Attachment(
+        document=document,
+        uploaded_by=user,
+        filename=filename,
+        content_type=content_type,
+        size_bytes=size_bytes,
+        storage_key=storage_key,
+        status=status,
+        checksum_sha256=checksum_sha256,
+        completed_at=timezone.now() if status == Attachment.Status.READY else None,
+    )
+    attachment.full_clean()
+    attachment.save()
+    return attachment
+
+
+def attachment_upload_start(
+    *,
+    user: "User",
+    document_id: UUID | str,
+    filename: str,
+    content_type: str,
+    size_bytes: int,
+) -> tuple[Attachment, PresignedPost]:
+    """Reserve quota for a direct-to-S3 upload and sign its POST policy."""
+    document = document_get_for_user(
+        user=user, document_id=document_id, minimum_role=Role.EDITOR
+    )
+    storage = attachment_storage()
+    if not storage.is_direct_upload:
+        raise ApplicationError(
+            _("Send the file as multipart/form-data in the field 'file'."),
+            code="multipart_required",
+            status=415,
+        )
+    attachment_check_declared(content_type=content_type, size_bytes=size_bytes)
+    attachment = _attachment_create_reserved(
+        user=user,
+        document=document,
+        filename=attachment_clean_filename(filename),
+        content_type=content_type,
+        size_bytes=size_bytes,
+        storage_key=attachment_new_key(),
+        status=Attachment.Status.PENDING,
+    )
+    post = storage.presigned_post(
+        key=attachment.storage_key,
+        content_type=content_type,
+        size_bytes=size_bytes,
+        expires_in=settings.ATTACHMENT_UPLOAD_EXPIRES_SECONDS,
+    )
+    return attachment, post
+
+
+def _attachment_reject(*, attachment: Attachment, error: ApplicationError) -> None:
+    with transaction.atomic():
+        locked = Attachment.objects.select_for_update().filter(pk=attachment.pk).first()
+        if locked is not None and locked.status == Attachment.Status.PENDING:
+            locked.status = Attachment.Status.REJECTED
+            locked.rejection_code = error.code
+            locked.save(update_fields=["status", "rejection_code", "updated_at"])
+        storage_delete_later(keys=[attachment.storage_key])
+    _rejected_metric(error.code)
+    logger.info("attachment %s rejected: %s", attachment.pk, error.code)
+    raise error
+
+
+def attachment_upload_complete(
+    *, user: "User", attachment_id: UUID | str
+) -> Attachment:
+    """Check what is actually stored, then mark the attachment ready.
+
+    The object must exist, have exactly the declared size within the limits
+    and start with bytes of the declared type. Anything else deletes the
+    object, marks the row ``rejected`` and answers with the reason.
+    """
+    attachment = attachment_get_for_user(
+        user=user, attachment_id=attachment_id, minimum_role=Role.EDITOR
+    )
+    if attachment.status == Attachment.Status.READY:
+        return attachment
+    if attachment.status == Attachment.Status.REJECTED:
+        raise ApplicationError(
+            _("This upload was rejected."),
+            code="upload_rejected",
+            status=409,
+            extra={"reason": attachment.rejection_code},
+        )
+    storage = attachment_storage()
+    try:
+        size = storage.size(key=attachment.storage_key)
+        if size is None:
+            raise ApplicationError(
+                _("No file was uploaded for this attachment yet."),
+                code="upload_missing",
+                status=409,
+            )
+        if size > settings.ATTACHMENT_MAX_BYTES:
+            _attachment_reject(
+                attachment=attachment,
+                error=ApplicationError(
+                    _("File is too large."), code="too_large", status=413
+                ),
+            )
+        if size != attachment.size_bytes:
+            _attachment_reject(
+                attachment=attachment,
+                error=ApplicationError(
+                    _("The stored file does not have the declared size."),
+                    code="size_mismatch",
+                    status=400,
+                ),
+            )
+        digest = storage.digest(
+            key=attachment.storage_key, limit_bytes=attachment.size_bytes
+        )
+    except StorageUnavailable:
+        raise storage_unavailable() from None
+    if digest is None or digest.size_bytes != attachment.size_bytes:
+        _attachment_reject(
+            attachment=attachment,
+            error=ApplicationError(
+                _("The stored file changed while it was checked."),
+                code="size_mismatch",
+                status=400,
+            ),
+        )
+    if not sniff_matches(head=digest.head, declared_type=attachment.content_type):
+        _attachment_reject(
+            attachment=attachment,
+            error=ApplicationError(
+                _("The file's content does not match its declared type."),
+                code="unsupported_type",
+                status=415,
+            ),
+        )
+    with transaction.atomic():
+        locked = Attachment.objects.select_for_update().filter(pk=attachment.pk).first()
+        if locked is None:
+            raise ApplicationError(
+                _("Attachment not found."), code="not_found", status=404
+            )
+        if locked.status != Attachment.Status.PENDING:
+            raise ApplicationError(
+                _("This upload is no longer pending."),
+                code="not_pending",
+                status=409,
+            )
+        locked.status = Attachment.Status.READY
+        locked.checksum_sha256 = digest.sha256
+        locked.completed_at = timezone.now()
+        locked.save(
+            update_fields=["status", "checksum_sha256", "completed_at", "updated_at"]
+        )
+    metrics.record(
+        "AttachmentUploadBytes",
+        locked.size_bytes,
+        unit="Bytes",
+        dimensions={"mode": "s3"},
+    )
+    return locked
+
+
+@dataclass
+class ReceivedFile:
+    """A file streamed to local storage by the upload handler."""
+
+    storage_key: str
+    filename: str
+    content_type: str
+    size_bytes: int
+    sha256: str
+    head: bytes
+
+
+def attachment_upload_local(
+    *,
+    user: "User",
+    document: Document,
+    received: ReceivedFile,
+    content_type: str | None = None,
+) -> Attachment:
+    """Verify a file already streamed to local storage and record it ready.
+
+    On any refusal the stored file is deleted before the error is raised.
+    """
+    declared = content_type or received.content_type
+    try:
+        attachment_check_declared(content_type=declared, size_bytes=received.size_bytes)
+        if not sniff_matches(head=received.head, declared_type=declared):
+            _rejected_metric("unsupported_type")
+            raise ApplicationError(
+                _("The file's content does not match its declared type."),
+                code="unsupported_type",
+                status=415,
+            )
+        attachment = _attachment_create_reserved(
+            user=user,
+            document=document,
+            filename=attachment_clean_filename(received.filename),
+            content_type=declared,
+            size_bytes=received.size_bytes,
+            storage_key=received.storage_key,
+            status=Attachment.Status.READY,
+            checksum_sha256=received.sha256,
+        )
+    except BaseException:
+        attachment_storage().delete(key=received.storage_key)
+        raise
+    metrics.record(
+        "AttachmentUploadBytes",
+        attachment.size_bytes,
+        unit="Bytes",
+        dimensions={"mode": "local"},
+    )
+    return attachment
+
+
+def attachment_delete(*, user: "User", attachment_id: UUID | str) -> None:
+    """Delete the attachment; its stored bytes go after the commit."""
+    attachment = attachment_get_for_user(
+        user=user, attachment_id=attachment_id, minimum_role=Role.EDITOR
+    )
+    with transaction.atomic():
+        deleted, _rows = Attachment.objects.filter(pk=attachment.pk).delete()
+        if deleted:
+            storage_delete_later(keys=[attachment.storage_key])
+
+
+def storage_delete_later(*, keys: Iterable[str]) -> None:
+    """Record that ``keys`` must be deleted and try once after the commit."""
+    keys = [key for key in keys if key]
+    if not keys:
+        return
+    StorageDeletion.objects.bulk_create(
+        [StorageDeletion(storage_key=key) for key in keys], ignore_conflicts=True
+    )
+    transaction.on_commit(lambda: storage_deletions_process(keys=keys), robust=True)
+
+
+def storage_deletions_process(
+    *, keys: Iterable[str] | None = None, dry_run: bool = False
+) -> tuple[int, int]:
+    """Delete the owed stored objects; return (deleted, failed) counts."""
+    owed = StorageDeletion.objects.order_by("created_at")
+    if keys is not None:
+        owed = owed.filter(storage_key__in=list(keys))
+    storage = attachment_storage()
+    deleted = failed = 0
+    for row in owed.iterator():
+        if dry_run:
+            deleted += 1
+            continue
+        try:
+            storage.delete(key=row.storage_key)
+        except StorageUnavailable as error:
+            failed += 1
+            StorageDeletion.objects.filter(pk=row.pk).update(
+                attempts=row.attempts + 1,
+                last_error=str(error)[:255],
+                updated_at=timezone.now(),
+            )
+            logger.warning("storage delete of %s failed", row.storage_key)
+            continue
+        StorageDeletion.objects.filter(pk=row.pk).delete()
+        deleted += 1
+    return deleted, failed
+
+
+def attachments_delete_for_documents(document_ids: Iterable[UUID]) -> None:
+    """Purge hook: drop the documents' attachments and owe their bytes."""
+    attachments = Attachment.objects.filter(document_id__in=list(document_ids))
+    keys = list(attachments.values_list("storage_key", flat=True))
+    attachments.delete()
+    storage_delete_later(keys=keys)
+
+
+def attachments_delete_for_user(user: "User") -> None:
+    """Account deletion: drop what the user uploaded or whose document they own."""
+    attachments = Attachment.objects.filter(
+        Q(uploaded_by=user) | Q(document__owner=user)
+    )
+    keys = list(attachments.values_list("storage_key", flat=True))
+    attachments.delete()
+    storage_delete_later(keys=keys)
+
+
+def attachments_expire_pending(*, dry_run: bool = False) -> list[str]:
+    """Drop pending uploads older than the TTL; return their storage keys."""
+    cutoff = timezone.now() - timedelta(seconds=settings.ATTACHMENT_PENDING_TTL_SECONDS)
+    stale = Attachment.objects.filter(
+        status=Attachment.Status.PENDING, created_at__lt=cutoff
+    )
+    keys = list(stale.values_list("storage_key", flat=True))
+    if dry_run or not keys:
+        return keys
+    with transaction.atomic():
+        Attachment.objects.filter(
+            storage_key__in=keys, status=Attachment.Status.PENDING
+        ).delete()
+        storage_delete_later(keys=keys)
+    return keys
+
+
+def attachments_delete_orphans(*, dry_run: bool = False, progress=None) -> list[str]:
+    """Delete stored objects under our prefix that no row points to.
+
+    Only objects older than the grace period count: a local upload writes its
+    file before its row exists.
+    """
+    storage = attachment_storage()
+    cutoff = timezone.now() - timedelta(
+        seconds=settings.ATTACHMENT_ORPHAN_GRACE_SECONDS
+    )
+    orphans: list[str] = []
+    batch: list[str] = []
+
+    def flush() -> None:
+        known = set(
+            Attachment.objects.filter(storage_key__in=batch).values_list(
+                "storage_key", flat=True
+            )
+        )
+        orphans.extend(key for key in batch if key not in known)
+        batch.clear()
+
+    for key in storage.list_keys(
+        prefix=settings.ATTACHMENT_KEY_PREFIX, older_than=cutoff
+    ):
+        batch.append(key)
+        if progress is not None:
+            progress.update(1)
+        if len(batch) >= 500:
+            flush()
+    flush()
+    if not dry_run:
+        for key in orphans:
+            storage.delete(key=key)
+            StorageDeletion.objects.filter(storage_key=key).delete()
+    return orphans
+
+
+def attachments_export_for_user(user: "User") -> list[dict]:
+    """Return the metadata of the user's uploads, with their download paths."""
+    from django.urls import reverse
+
+    rows = Attachment.objects.filter(uploaded_by=user).order_by("created_at")
+    return [
+        {
+            "id": str(row.pk),
+            "document": str(row.document_id),
+            "filename": row.filename,
+            "content_type": row.content_type,
+            "size_bytes": row.size_bytes,
+            "status": row.status,
+            "checksum_sha256": row.checksum_sha256,
+            "created_at": row.created_at.isoformat(),
+            "download_url": reverse("attachments:attachment-download", args=[row.pk])
+            if row.status == Attachment.Status.READY
+            else None,
+        }
+        for row in rows
+    ]

@@ -1,0 +1,304 @@
+"""Attachment endpoints: start or stream an upload, complete, read, download."""
+
+from django.conf import settings
+from django.http import (
+    FileResponse,
+    HttpResponse,
+    HttpResponseRedirect,
+    StreamingHttpResponse,
+)
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from rest_framework import serializers, status
+from rest_framework.pagination import CursorPagination
+from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from attachments.adapters.storage import (
+    LocalStorage,
+    attachment_storage,
+    disposition,
+)
+from attachments.models import Attachment
+from attachments.ranges import RangeNotSatisfiable, iter_file_range, parse_range
+from attachments.selectors import attachment_get_for_user, attachment_list_for_document
+from attachments.services import (
+    attachment_delete,
+    attachment_new_key,
+    attachment_quota_remaining_bytes,
+    attachment_upload_complete,
+    attachment_upload_local,
+    attachment_upload_start,
+    storage_unavailable,
+)
+from attachments.sniffing import ACTIVE_TYPES
+from attachments.uploads import FILE_FIELD, StorageUploadHandler, too_large_error
+from documents.models import Role
+from documents.selectors import document_get_for_user
+from project.exceptions import ApplicationError
+
+# Room for multipart boundaries and part headers around the file itself.
+MULTIPART_OVERHEAD_BYTES = 64 * 1024
+
+
+class AttachmentOutputSerializer(serializers.ModelSerializer):
+    document = serializers.UUIDField(source="document_id")
+    uploaded_by = serializers.UUIDField(source="uploaded_by_id")
+    download_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Attachment
+        fields = [
+            "id",
+            "document",
+            "uploaded_by",
+            "filename",
+            "content_type",
+            "size_bytes",
+            "status",
+            "checksum_sha256",
+            "rejection_code",
+            "created_at",
+            "completed_at",
+            "download_url",
+        ]
+
+    def get_download_url(self, attachment: Attachment) -> str | None:
+        if attachment.status != Attachment.Status.READY:
+            return None
+        return reverse("attachments:attachment-download", args=[attachment.pk])
+
+
+class AttachmentPagination(CursorPagination):
+    ordering = ("-created_at", "-id")
+    page_size = 50
+    max_page_size = 200
+    page_size_query_param = "page_size"
+
+
+class DocumentAttachmentsApi(APIView):
+    """``GET`` lists a document's attachments; ``POST`` starts or sends an upload."""
+
+    parser_classes = [JSONParser, MultiPartParser]
+
+    class InputSerializer(serializers.Serializer):
+        filename = serializers.CharField(max_length=1024)
+        content_type = serializers.CharField(max_length=255)
+        size = serializers.IntegerField(min_value=0)
+
+    def get(self, request, document_id):
+        attachments = attachment_list_for_document(
+            user=request.user, document_id=document_id
+        )
+        paginator = AttachmentPagination()
+        page = paginator.paginate_queryset(attachments, request, view=self)
+        data = AttachmentOutputSerializer(page, many=True).data
+        return paginator.get_paginated_response(data)
+
+    def post(self, request, document_id):
+        if request.content_type.startswith("multipart/form-data"):
+            return self._post_multipart(request, document_id)
+        incoming = self.InputSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        attachment, post = attachment_upload_start(
+            user=request.user,
+            document_id=document_id,
+            filename=incoming.validated_data["filename"],
+            content_type=incoming.validated_data["content_type"].lower(),
+            size_bytes=incoming.validated_data["size"],
+        )
+        body = AttachmentOutputSerializer(attachment).data
+        body["upload"] = {
+            "method": "POST",
+            "url": post.url,
+            "fields": post.fields,
+            "expires_in": settings.ATTACHMENT_UPLOAD_EXPIRES_SECONDS,
+            "complete_url": reverse(
+                "attachments:attachment-complete", args=[attachment.pk]
+            ),
+        }
+        return Response(body, status=status.HTTP_201_CREATED)
+
+    def _post_multipart(self, request, document_id):
+        document = document_get_for_user(
+            user=request.user, document_id=document_id, minimum_role=Role.EDITOR
+        )
+        storage = attachment_storage()
+        if not isinstance(storage, LocalStorage):
+            raise ApplicationError(
+                _("Start the upload with JSON and send the file to storage."),
+                code="presigned_upload_required",
+                status=415,
+            )
+        remaining = attachment_quota_remaining_bytes(user=request.user)
+        limit = min(settings.ATTACHMENT_MAX_BYTES, remaining)
+        quota_bound = remaining < settings.ATTACHMENT_MAX_BYTES
+        error = too_large_error(limit, quota=quota_bound)
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+        if length > limit + MULTIPART_OVERHEAD_BYTES:
+            raise error
+        key = attachment_new_key()
+        handler = StorageUploadHandler(
+            request._request,
+            storage=storage,
+            key=key,
+            max_bytes=limit,
+            limit_error=error,
+        )
+        request._request.upload_handlers = [handler]
+        try:
+            received = request.FILES.get(FILE_FIELD)
+            content_type = request.POST.get("content_type", "").strip().lower()
+        except BaseException:
+            storage.delete(key=key)
+            raise
+        if received is None:
+            raise ApplicationError(
+                _("Send the file in the multipart field 'file'."),
+                code="file_missing",
+                status=400,
+            )
+        attachment = attachment_upload_local(
+            user=request.user,
+            document=document,
+            received=received,
+            content_type=content_type or None,
+        )
+        return Response(
+            AttachmentOutputSerializer(attachment).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class AttachmentCompleteApi(APIView):
+    """Verify the stored object of a direct upload and mark it ready."""
+
+    def post(self, request, attachment_id):
+        attachment = attachment_upload_complete(
+            user=request.user, attachment_id=attachment_id
+        )
+        return Response(AttachmentOutputSerializer(attachment).data)
+
+
+class AttachmentDetailApi(APIView):
+    """``GET`` an attachment's metadata; ``DELETE`` it with its stored bytes."""
+
+    def get(self, request, attachment_id):
+        attachment = attachment_get_for_user(
+            user=request.user, attachment_id=attachment_id
+        )
+        return Response(AttachmentOutputSerializer(attachment).data)
+
+    def delete(self, request, attachment_id):
+        attachment_delete(user=request.user, attachment_id=attachment_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def served_content_type(content_type: str) -> str:
+    """Return the type to serve: never one a browser would run as a page."""
+    if content_type in ACTIVE_TYPES or not content_type:
+        return "application/octet-stream"
+    if content_type.startswith("text/"):
+        return f"{content_type}; charset=utf-8"
+    return content_type
+
+
+def attachment_download_response(
+    attachment: Attachment,
+    *,
+    range_header: str | None = None,
+    if_range: str | None = None,
+) -> HttpResponse:
+    """Answer a download: a redirect to a signed URL, or the bytes streamed.
+
+    Shared by the API and the admin. Local files honour a single HTTP Range.
+    """
+    storage = attachment_storage()
+    content_type = served_content_type(attachment.content_type)
+    url = storage.download_url(
+        key=attachment.storage_key,
+        filename=attachment.filename,
+        content_type=content_type,
+        expires_in=settings.ATTACHMENT_DOWNLOAD_EXPIRES_SECONDS,
+    )
+    if url is not None:
+        response = HttpResponseRedirect(url)
+        response["Cache-Control"] = "private, no-store"
+        return response
+    return _local_download_response(
+        attachment, storage, content_type, range_header, if_range
+    )
+
+
+def _local_download_response(
+    attachment: Attachment,
+    storage: LocalStorage,
+    content_type: str,
+    range_header: str | None,
+    if_range: str | None,
+) -> HttpResponse:
+    etag = f'"{attachment.checksum_sha256}"' if attachment.checksum_sha256 else None
+    try:
+        handle = storage.open_read(key=attachment.storage_key)
+    except FileNotFoundError:
+        raise storage_unavailable() from None
+    size = attachment.size_bytes
+    try:
+        span = None
+        if range_header and (if_range is None or if_range == etag):
+            span = parse_range(range_header, size)
+    except RangeNotSatisfiable:
+        handle.close()
+        response = HttpResponse(status=416)
+        response["Content-Range"] = f"bytes */{size}"
+        _secure_headers(response, attachment, etag)
+        return response
+    if span is None:
+        response = FileResponse(
+            handle,
+            as_attachment=True,
+            filename=attachment.filename,
+            content_type=content_type,
+        )
+        response["Content-Length"] = str(size)
+    else:
+        start, end = span
+        response = StreamingHttpResponse(
+            iter_file_range(handle, start, end - start + 1),
+            status=206,
+            content_type=content_type,
+        )
+        response["Content-Range"] = f"bytes {start}-{end}/{size}"
+        response["Content-Length"] = str(end - start + 1)
+    _secure_headers(response, attachment, etag)
+    return response
+
+
+def _secure_headers(response, attachment: Attachment, etag: str | None) -> None:
+    response["Content-Disposition"] = disposition(attachment.filename)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = "private, no-cache"
+    response["Accept-Ranges"] = "bytes"
+    if etag:
+        response["ETag"] = etag
+
+
+class AttachmentDownloadApi(APIView):
+    """Download a ready attachment (viewers too)."""
+
+    def get(self, request, attachment_id):
+        attachment = attachment_get_for_user(
+            user=request.user, attachment_id=attachment_id
+        )
+        if attachment.status != Attachment.Status.READY:
+            raise ApplicationError(
+                _("This attachment is not ready."), code="not_ready", status=409
+            )
+        return attachment_download_response(
+            attachment,
+            range_header=request.META.get("HTTP_RANGE"),
+            if_range=request.META.get("HTTP_IF_RANGE"),
+        )
