@@ -29,13 +29,13 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None:
                 raise RangeNotSatisfiable
             return max(size - suffix, 0), size - 1
         start = int(first)
+        if start >= size:
+            raise RangeNotSatisfiable
         end = int(last) if last else size - 1
     except ValueError:
         return None
     if start < 0 or end < start:
         return None
-    if start >= size:
-        raise RangeNotSatisfiable
     return start, min(end, size - 1)
 
 

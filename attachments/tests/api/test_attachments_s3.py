@@ -17,7 +17,9 @@ from documents.tests.factories import DocumentAccessFactory, DocumentFactory
 pytestmark = pytest.mark.django_db
 
 
-def start(client, document, *, filename="photo.png", content_type="image/png", size=None):
+def start(
+    client, document, *, filename="photo.png", content_type="image/png", size=None
+):
     return client.post(
         f"/api/v1/documents/{document.pk}/attachments/",
         {
@@ -76,12 +78,14 @@ def test_upload_s3_presigned_post_complete_download_roundtrip(
     assert followed.status_code == 200
     assert followed.content == PNG_BYTES
     assert followed.headers["content-disposition"] == (
-        "attachment; filename=\"Ubersicht 2026.png\"; "
+        'attachment; filename="Ubersicht 2026.png"; '
         "filename*=UTF-8''%C3%9Cbersicht%202026.png"
     )
 
 
-def test_upload_start_s3_declared_too_large_refused(s3_bucket, settings, user, auth_client):
+def test_upload_start_s3_declared_too_large_refused(
+    s3_bucket, settings, user, auth_client
+):
     """A declared size over the limit is a 413 ``too_large`` and reserves nothing."""
     settings.ATTACHMENT_MAX_BYTES = 1000
     response = start(auth_client, DocumentFactory(owner=user), size=1001)
@@ -97,7 +101,10 @@ def test_upload_start_s3_declared_too_large_refused(s3_bucket, settings, user, a
 def test_upload_start_s3_unsupported_type_refused(s3_bucket, user, auth_client):
     """A declared type outside the allowed list is a 415 ``unsupported_type``."""
     response = start(
-        auth_client, DocumentFactory(owner=user), filename="x.svg", content_type="image/svg+xml"
+        auth_client,
+        DocumentFactory(owner=user),
+        filename="x.svg",
+        content_type="image/svg+xml",
     )
     assert response.status_code == 415
     assert response.json()["code"] == "unsupported_type"
@@ -108,7 +115,9 @@ def test_upload_start_s3_over_quota_refused(s3_bucket, settings, user, auth_clie
     """Pending reservations count: a start that would pass the quota is a 413."""
     settings.ATTACHMENT_USER_QUOTA_BYTES = 1000
     document = DocumentFactory(owner=user)
-    AttachmentFactory(document=document, size_bytes=600, status=Attachment.Status.PENDING)
+    AttachmentFactory(
+        document=document, size_bytes=600, status=Attachment.Status.PENDING
+    )
     response = start(auth_client, document, size=500)
     assert response.status_code == 413
     assert response.json() == {
@@ -159,7 +168,10 @@ def test_upload_complete_s3_body_larger_than_declared_rejected(
         "code": "size_mismatch",
     }
     attachment = Attachment.objects.get(pk=body["id"])
-    assert (attachment.status, attachment.rejection_code) == ("rejected", "size_mismatch")
+    assert (attachment.status, attachment.rejection_code) == (
+        "rejected",
+        "size_mismatch",
+    )
     assert stored(key) is None
     assert not StorageDeletion.objects.exists()
 
@@ -252,7 +264,9 @@ def test_attachment_delete_s3_storage_down_deletion_kept(
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-def test_upload_start_s3_concurrent_starts_never_pass_quota(s3_bucket, settings, client_for):
+def test_upload_start_s3_concurrent_starts_never_pass_quota(
+    s3_bucket, settings, client_for
+):
     """Concurrent starts by one user on PostgreSQL reserve at most the quota."""
     if connection.vendor != "postgresql":
         pytest.skip("row locks need PostgreSQL")
