@@ -2,9 +2,9 @@
 
 import hashlib
 
-import pytest
-
 from django.core.files.uploadedfile import SimpleUploadedFile
+
+import pytest
 
 from attachments.adapters.storage import attachment_storage
 from attachments.models import Attachment, StorageDeletion

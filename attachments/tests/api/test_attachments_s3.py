@@ -3,10 +3,10 @@
 import hashlib
 import threading
 
+from django.db import connection
+
 import httpx
 import pytest
-
-from django.db import connection
 
 from attachments.adapters.storage import attachment_storage
 from attachments.models import Attachment, StorageDeletion
