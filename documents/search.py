@@ -84,12 +84,10 @@ def search_filter(queryset, q: str):
             ),
         )
     terms = search_terms(q)
-    if not terms:
-        return queryset.none()
-    condition = Q()
+    condition = Q(pk__in=[]) if not terms else Q()
     for term in terms:
         condition &= Q(title__icontains=term) | Q(body__icontains=term)
-    title_hit = Q()
+    title_hit = Q(pk__in=[])
     for term in terms:
         title_hit |= Q(title__icontains=term)
     return queryset.filter(condition).annotate(
