@@ -44,14 +44,19 @@ def message_text(content: Any) -> str:
     return ""
 
 
-def prompt_tokens(messages: list[dict[str, Any]]) -> int:
-    """Return a slightly generous token count of a chat prompt."""
+def prompt_tokens_exact(messages: list[dict[str, Any]]) -> int:
+    """Return the ``cl100k_base`` token count of a chat prompt, framing included."""
     count = TOKENS_PER_REPLY
     for message in messages:
-        count += TOKENS_PER_MESSAGE + text_tokens(message_text(message["content"]))
+        count += TOKENS_PER_MESSAGE + text_tokens(message_text(message.get("content")))
         if message.get("name"):
             count += 1 + text_tokens(message["name"])
-    return math.ceil(count * MARGIN)
+    return count
+
+
+def prompt_tokens(messages: list[dict[str, Any]]) -> int:
+    """Return the token count of a chat prompt plus the safety margin."""
+    return math.ceil(prompt_tokens_exact(messages) * MARGIN)
 
 
 def cache_clear() -> None:

@@ -54,11 +54,7 @@ class MockProvider:
         return pieces, "stop"
 
     def _prompt_tokens(self, request: ChatRequest) -> int:
-        return tokens.TOKENS_PER_REPLY + sum(
-            tokens.TOKENS_PER_MESSAGE
-            + tokens.text_tokens(tokens.message_text(m.get("content")))
-            for m in request.messages
-        )
+        return tokens.prompt_tokens_exact(request.messages)
 
     async def complete(self, request: ChatRequest) -> ChatResult:
         """Return the whole deterministic answer."""

@@ -1,0 +1,120 @@
+"""Reads of the catalogue, quotas and the ledger."""
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.db.models import Count, QuerySet, Sum
+from django.utils.translation import gettext_lazy as _
+
+from aiproxy.models import AIModel, QuotaCounter, UsageRecord, UserQuota
+from project.exceptions import NotFound
+
+if TYPE_CHECKING:
+    from accounts.models import User
+
+
+COST_QUANTUM = Decimal("0.0000000001")  # the ledger's 10 decimal places
+
+
+@dataclass(frozen=True)
+class QuotaLimits:
+    tokens_per_month: int
+    requests_per_minute: int
+
+
+def ai_model_list_enabled() -> QuerySet[AIModel]:
+    """Return the enabled models whose provider is configured, by name."""
+    return AIModel.objects.filter(
+        is_enabled=True, provider__in=list(settings.AI_PROVIDERS)
+    ).order_by("name")
+
+
+def ai_model_get_enabled(*, name: str) -> AIModel:
+    """Return the enabled model called ``name``, or raise 404 ``model_not_found``."""
+    model = AIModel.objects.filter(name=name, is_enabled=True).first()
+    if model is None:
+        raise NotFound(
+            str(_("The model does not exist or is not enabled.")),
+            code="model_not_found",
+        )
+    return model
+
+
+def period_start_for(moment: dt.datetime) -> dt.date:
+    """Return the first day (UTC) of the quota month holding ``moment``."""
+    return moment.astimezone(dt.UTC).date().replace(day=1)
+
+
+def period_end_for(start: dt.date) -> dt.datetime:
+    """Return the instant (UTC) the quota month starting on ``start`` ends."""
+    year, month = (
+        (start.year + 1, 1) if start.month == 12 else (start.year, start.month + 1)
+    )
+    return dt.datetime(year, month, 1, tzinfo=dt.UTC)
+
+
+def quota_limits_for(*, user: "User") -> QuotaLimits:
+    """Return the user's limits: the admin override, else the defaults."""
+    override = UserQuota.objects.filter(user=user).first()
+    tokens = override.tokens_per_month if override else None
+    rpm = override.requests_per_minute if override else None
+    return QuotaLimits(
+        tokens_per_month=settings.AI_TOKENS_PER_MONTH if tokens is None else tokens,
+        requests_per_minute=settings.AI_REQUESTS_PER_MINUTE if rpm is None else rpm,
+    )
+
+
+def _money(value: Decimal | None) -> Decimal:
+    return (value or Decimal(0)).quantize(COST_QUANTUM)
+
+
+def usage_summary_for(*, user: "User", now: dt.datetime) -> dict[str, Any]:
+    """Return the user's usage this month, per model, and what is left."""
+    start = period_start_for(now)
+    limits = quota_limits_for(user=user)
+    counter = QuotaCounter.objects.filter(user=user, period_start=start).first()
+    used = counter.used_tokens if counter else 0
+    reserved = counter.reserved_tokens if counter else 0
+    rows = (
+        UsageRecord.objects.filter(user=user, period_start=start)
+        .values("model_name")
+        .annotate(
+            requests=Count("id"),
+            prompt_tokens=Sum("prompt_tokens"),
+            completion_tokens=Sum("completion_tokens"),
+            cost=Sum("cost"),
+        )
+        .order_by("model_name")
+    )
+    by_model = [
+        {
+            "model": row["model_name"],
+            "requests": row["requests"],
+            "prompt_tokens": row["prompt_tokens"] or 0,
+            "completion_tokens": row["completion_tokens"] or 0,
+            "cost": format(_money(row["cost"]), "f"),
+        }
+        for row in rows
+    ]
+    return {
+        "period_start": start,
+        "period_end": period_end_for(start),
+        "tokens_limit": limits.tokens_per_month,
+        "tokens_used": used,
+        "tokens_reserved": reserved,
+        "tokens_remaining": max(0, limits.tokens_per_month - used - reserved),
+        "requests_per_minute": limits.requests_per_minute,
+        "requests": sum(row["requests"] for row in by_model),
+        "cost": format(
+            _money(sum((Decimal(row["cost"]) for row in by_model), Decimal(0))), "f"
+        ),
+        "by_model": by_model,
+    }
+
+
+def usage_list_for(*, user: "User") -> QuerySet[UsageRecord]:
+    """Return the user's ledger rows, newest first (for the account export)."""
+    return UsageRecord.objects.filter(user=user).order_by("-created_at")

@@ -1,0 +1,301 @@
+"""The AI endpoints: OpenAI-compatible chat completions, models, usage, actions.
+
+Chat completions and document actions are async Django views (served by an
+ASGI worker): authentication (our DRF Cognito authentication) and the short
+quota/ledger transactions run in a thread, the provider call and the stream
+run on the event loop, so an open stream holds no thread. Errors use the API
+shape ``{detail, code}`` through the project's exception handler.
+"""
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.views import View
+from django.views.decorators.csrf import csrf_exempt
+
+from rest_framework import exceptions as drf_exceptions
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.views import APIView
+
+from aiproxy.prompts import LENGTHS, TASKS, TONES, ActionOptions, action_messages
+from aiproxy.selectors import (
+    ai_model_get_enabled,
+    ai_model_list_enabled,
+    usage_summary_for,
+)
+from aiproxy.services import (
+    completion_create,
+    completion_prepare,
+    completion_stream,
+    run_db,
+)
+from aiproxy.wire import ChatParams, chat_params_parse
+from documents.selectors import document_get_for_user
+from project.exceptions import ApplicationError, NotFound, api_exception_handler
+
+# -- helpers of the async views ------------------------------------------------
+
+
+def _authenticate(*, request: HttpRequest) -> Any:
+    """Run the DRF authentication classes; return the user or raise 401."""
+    authenticators = [auth() for auth in api_settings.DEFAULT_AUTHENTICATION_CLASSES]
+    drf_request = Request(request, authenticators=authenticators)
+    header = (
+        authenticators[0].authenticate_header(drf_request) if authenticators else None
+    )
+    try:
+        user = drf_request.user
+        if not getattr(user, "is_authenticated", False):
+            raise drf_exceptions.NotAuthenticated()
+    except (
+        drf_exceptions.NotAuthenticated,
+        drf_exceptions.AuthenticationFailed,
+    ) as exc:
+        exc.auth_header = header
+        raise
+    return user
+
+
+def _error_response(exc: Exception) -> HttpResponse:
+    if isinstance(exc, RequestDataTooBig):
+        exc = _too_large()
+    response = api_exception_handler(exc, {})
+    if response is None:
+        raise exc
+    answer = JsonResponse(response.data, status=response.status_code)
+    for name, value in response.headers.items():
+        if name.lower() not in {"content-type", "vary", "allow"}:
+            answer[name] = value
+    return answer
+
+
+def _too_large() -> ApplicationError:
+    return ApplicationError(
+        str(_("The request body is too large.")), code="request_too_large", status=413
+    )
+
+
+def _json_body(request: HttpRequest) -> Any:
+    """Return the parsed JSON body (``{}`` when empty), bounded in size."""
+    limit = settings.AI_MAX_BODY_BYTES
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > limit:
+        raise _too_large()
+    body = request.body
+    if len(body) > limit:
+        raise _too_large()
+    if not body.strip():
+        return {}
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise ApplicationError(
+            str(_("The request body is not valid JSON.")), code="parse_error"
+        ) from None
+
+
+def _sse(events: AsyncIterator[bytes]) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(events, content_type="text/event-stream")
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"  # proxies must not buffer the stream
+    return response
+
+
+class AsyncApiView(View):
+    """An async view authenticated like our DRF views, answering ``{detail, code}``."""
+
+    http_method_names = ["post", "options"]
+
+    @classmethod
+    def as_view(cls, **initkwargs: Any) -> Any:
+        """Return the view; bearer tokens, not cookies, so no CSRF check."""
+        return csrf_exempt(super().as_view(**initkwargs))
+
+    async def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        """Authenticate once (in a thread), then run the async handler."""
+        try:
+            request.user = await run_db(_authenticate, request=request)
+            response = super().dispatch(request, *args, **kwargs)
+            if hasattr(response, "__await__"):
+                response = await response
+            return response
+        except Exception as exc:  # noqa: BLE001 - shaped or re-raised
+            return _error_response(exc)
+
+
+# -- OpenAI-compatible endpoints -----------------------------------------------
+
+
+class ChatCompletionApi(AsyncApiView):
+    """``POST /api/v1/ai/chat/completions`` in OpenAI's wire format."""
+
+    async def post(self, request: HttpRequest) -> HttpResponse:
+        """Answer one chat completion, whole or as an SSE stream."""
+        params = chat_params_parse(_json_body(request))
+        call = await run_db(completion_prepare, user=request.user, params=params)
+        if params.stream:
+            events = await completion_stream(
+                call=call, include_usage=params.include_usage
+            )
+            return _sse(events)
+        return JsonResponse(await completion_create(call=call))
+
+
+def _model_json(model: Any) -> dict[str, Any]:
+    return {
+        "id": model.name,
+        "object": "model",
+        "created": int(model.created_at.timestamp()),
+        "owned_by": "quire",
+        "context_length": model.context_limit,
+        "max_output_tokens": model.max_output_tokens,
+    }
+
+
+class ModelListApi(APIView):
+    """``GET /api/v1/ai/models``: the enabled models, OpenAI's list shape."""
+
+    def get(self, request: Request) -> Response:
+        """List the models a client may ask for."""
+        data = [_model_json(model) for model in ai_model_list_enabled()]
+        return Response({"object": "list", "data": data})
+
+
+class ModelDetailApi(APIView):
+    """``GET /api/v1/ai/models/{name}``."""
+
+    def get(self, request: Request, name: str) -> Response:
+        """Return one enabled model, or 404 ``model_not_found``."""
+        return Response(_model_json(ai_model_get_enabled(name=name)))
+
+
+class UsageApi(APIView):
+    """``GET /api/v1/ai/usage``: the caller's usage this month and what is left."""
+
+    class OutputSerializer(serializers.Serializer):
+        class ModelUsage(serializers.Serializer):
+            model = serializers.CharField()
+            requests = serializers.IntegerField()
+            prompt_tokens = serializers.IntegerField()
+            completion_tokens = serializers.IntegerField()
+            cost = serializers.CharField()
+
+        period_start = serializers.DateField()
+        period_end = serializers.DateTimeField()
+        tokens_limit = serializers.IntegerField()
+        tokens_used = serializers.IntegerField()
+        tokens_reserved = serializers.IntegerField()
+        tokens_remaining = serializers.IntegerField()
+        requests_per_minute = serializers.IntegerField()
+        requests = serializers.IntegerField()
+        cost = serializers.CharField()
+        by_model = ModelUsage(many=True)
+
+    def get(self, request: Request) -> Response:
+        """Return the summary."""
+        summary = usage_summary_for(user=request.user, now=timezone.now())
+        return Response(self.OutputSerializer(summary).data)
+
+
+# -- document actions ----------------------------------------------------------
+
+
+class DocumentActionApi(AsyncApiView):
+    """``POST /api/v1/documents/{id}/ai/{action}/``: answer, never write."""
+
+    class InputSerializer(serializers.Serializer):
+        model = serializers.CharField(max_length=100, required=False)
+        stream = serializers.BooleanField(default=False)
+        max_tokens = serializers.IntegerField(min_value=1, required=False)
+        target_language = serializers.CharField(max_length=50, required=False)
+        tone = serializers.ChoiceField(choices=TONES, default="neutral")
+        length = serializers.ChoiceField(choices=LENGTHS, default="medium")
+        instructions = serializers.CharField(
+            max_length=500, required=False, allow_blank=True, default=""
+        )
+
+        def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+            action = self.context["action"]
+            if action == "translate" and not attrs.get("target_language"):
+                raise serializers.ValidationError(
+                    {"target_language": [_("Required to translate.")]}
+                )
+            cap = settings.AI_MAX_TOKENS_CAP
+            if attrs.get("max_tokens", 0) > cap:
+                raise serializers.ValidationError(
+                    {"max_tokens": [_("Must be at most %(cap)s.") % {"cap": cap}]}
+                )
+            return attrs
+
+    async def post(
+        self, request: HttpRequest, document_id: str, action: str
+    ) -> HttpResponse:
+        """Run ``action`` on the document with its current text."""
+        if action not in TASKS:
+            raise NotFound(str(_("Unknown AI action.")), code="action_not_found")
+        incoming = self.InputSerializer(
+            data=_json_body(request), context={"action": action}
+        )
+        incoming.is_valid(raise_exception=True)
+        data = incoming.validated_data
+        document = await run_db(
+            document_get_for_user, user=request.user, document_id=document_id
+        )
+        if len(document.body) > settings.AI_DOCUMENT_MAX_CHARS:
+            raise ApplicationError(
+                str(_("The document is too long for an AI action.")),
+                code="document_too_large",
+                status=413,
+            )
+        messages = action_messages(
+            action=action,
+            title=document.title,
+            body=document.body,
+            options=ActionOptions(
+                target_language=data.get("target_language", ""),
+                tone=data["tone"],
+                length=data["length"],
+                instructions=data["instructions"],
+            ),
+        )
+        params = ChatParams(
+            model=data.get("model") or settings.AI_DEFAULT_MODEL,
+            messages=messages,
+            max_tokens=data.get("max_tokens"),
+            stream=data["stream"],
+            include_usage=True,
+        )
+        call = await run_db(
+            completion_prepare,
+            user=request.user,
+            params=params,
+            document=document,
+            action=action,
+        )
+        if params.stream:
+            return _sse(await completion_stream(call=call, include_usage=True))
+        answer = await completion_create(call=call)
+        choice = answer["choices"][0]
+        return JsonResponse(
+            {
+                "action": action,
+                "document": str(document.pk),
+                "version": document.version,
+                "model": answer["model"],
+                "content": choice["message"]["content"],
+                "finish_reason": choice["finish_reason"],
+                "usage": answer["usage"],
+            }
+        )
