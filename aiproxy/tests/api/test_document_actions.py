@@ -23,6 +23,11 @@ def _post(client, url, body=None):
     )
 
 
+@pytest.fixture(autouse=True)
+def _default_model(settings):
+    AIModelFactory(name=settings.AI_DEFAULT_MODEL, provider="mock")
+
+
 @pytest.fixture
 def document(user):
     return Document.objects.create(

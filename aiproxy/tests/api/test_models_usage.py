@@ -1,6 +1,7 @@
 """GET /api/v1/ai/models, /models/{name} and /usage."""
 
 import datetime as dt
+import importlib
 import json
 
 import pytest
@@ -33,7 +34,12 @@ def test_models_list_only_enabled_and_configured(auth_client):
 
 
 def test_models_list_fresh_install_has_mock_model(auth_client):
-    """The catalogue of a fresh database lists the mock model."""
+    """The data migration seeds the mock model, which the catalogue lists."""
+    from django.apps import apps
+
+    AIModel.objects.all().delete()
+    seed = importlib.import_module("aiproxy.migrations.0002_default_mock_model")
+    seed.add_mock_model(apps, None)
     response = auth_client.get("/api/v1/ai/models")
     assert [m["id"] for m in response.json()["data"]] == ["quire-mock"]
 
