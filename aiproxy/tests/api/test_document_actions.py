@@ -6,7 +6,7 @@ import uuid
 import pytest
 
 from accounts.tests.factories import UserFactory
-from aiproxy.models import UsageRecord
+from aiproxy.models import AIModel, UsageRecord
 from aiproxy.tests.factories import AIModelFactory
 from documents.models import Document, DocumentAccess
 
@@ -25,7 +25,10 @@ def _post(client, url, body=None):
 
 @pytest.fixture(autouse=True)
 def _default_model(settings):
-    AIModelFactory(name=settings.AI_DEFAULT_MODEL, provider="mock")
+    AIModel.objects.update_or_create(
+        name=settings.AI_DEFAULT_MODEL,
+        defaults={"provider": "mock", "upstream_model": "mock-1", "is_enabled": True},
+    )
 
 
 @pytest.fixture
