@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export PORT
 
-.PHONY: run test lint format setup clean
+.PHONY: run test test-infra lint format setup clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found; set PYTHON=/path/to/python3.11"; exit 1; }
@@ -31,6 +31,19 @@ test: setup
 	$(BIN)/ruff format --check .
 	$(BIN)/python manage.py makemigrations --check --dry-run --settings=project.settings.test
 	$(BIN)/pytest $(PYTEST_ARGS)
+	$(MAKE) --no-print-directory test-infra
+
+## test-infra: synthesize both CDK stages offline (needs Node.js), assert, cfn-lint
+INFRA_VENV := infra/.venv
+$(INFRA_VENV)/.installed: requirements-infra.txt
+	@command -v node >/dev/null 2>&1 || { echo "node not found: the CDK synth (jsii) needs Node.js"; exit 1; }
+	$(PYTHON) -m venv $(INFRA_VENV)
+	$(INFRA_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(INFRA_VENV)/bin/python -m pip install --quiet -r requirements-infra.txt
+	@touch $@
+
+test-infra: $(INFRA_VENV)/.installed
+	cd infra && JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 .venv/bin/pytest -q
 
 lint: setup
 	$(BIN)/ruff check .
@@ -41,4 +54,4 @@ format: setup
 	$(BIN)/ruff format .
 
 clean:
-	rm -rf $(VENV) var/ staticfiles/ .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(INFRA_VENV) infra/cdk.out var/ staticfiles/ .pytest_cache .ruff_cache

@@ -1,0 +1,278 @@
+"""Stage configuration: CDK context merged over per-stage defaults.
+
+Every knob a deployer may turn lives here, with dev's cheap defaults and prod's
+safe ones. Context values (``cdk.json`` or ``-c key=value``) override them; a
+stage block in the ``stages`` context overrides both.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, fields
+from typing import Any
+
+STAGES = ("dev", "prod")
+
+# Per-stage defaults. Keys are the context names documented in infra/README.md.
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "dev": {
+        "natGateways": 0,
+        "taskSubnets": "public",
+        "cpuArchitecture": "arm64",
+        "apiCpu": 256,
+        "apiMemory": 512,
+        "apiMinTasks": 1,
+        "apiMaxTasks": 2,
+        "aiCpu": 256,
+        "aiMemory": 512,
+        "aiMinTasks": 1,
+        "aiMaxTasks": 2,
+        "dbInstanceType": "t4g.micro",
+        "dbAllocatedStorageGb": 20,
+        "dbMaxAllocatedStorageGb": 50,
+        "dbMultiAz": False,
+        "dbBackupRetentionDays": 1,
+        "dbDeletionProtection": False,
+        "logRetentionDays": 14,
+        "noncurrentVersionExpirationDays": 7,
+        "containerInsights": False,
+        "waf": False,
+        "aiMonthlyBudgetUsd": 20,
+    },
+    "prod": {
+        "natGateways": 1,
+        "taskSubnets": "private",
+        "cpuArchitecture": "arm64",
+        "apiCpu": 512,
+        "apiMemory": 1024,
+        "apiMinTasks": 2,
+        "apiMaxTasks": 6,
+        "aiCpu": 256,
+        "aiMemory": 512,
+        "aiMinTasks": 1,
+        "aiMaxTasks": 4,
+        "dbInstanceType": "t4g.small",
+        "dbAllocatedStorageGb": 20,
+        "dbMaxAllocatedStorageGb": 200,
+        "dbMultiAz": True,
+        "dbBackupRetentionDays": 14,
+        "dbDeletionProtection": True,
+        "logRetentionDays": 90,
+        "noncurrentVersionExpirationDays": 30,
+        "containerInsights": True,
+        "waf": True,
+        "aiMonthlyBudgetUsd": 100,
+    },
+}
+
+# Context keys shared by both stages, with their defaults.
+COMMON_DEFAULTS: dict[str, Any] = {
+    "account": None,
+    "region": None,
+    "imageTag": "latest",
+    "domainName": None,
+    "originDomainName": None,
+    "hostedZoneId": None,
+    "hostedZoneName": None,
+    "certificateArn": None,
+    "cloudFrontCertificateArn": None,
+    "cloudFrontPublicKeyPem": None,
+    "cloudFrontPrefixListId": None,
+    "downloadPathPattern": "/attachments/*",
+    "webOrigins": [],
+    "senderDomain": None,
+    "alarmEmail": None,
+    "secretsInjection": "arn",
+    "metricsNamespace": None,
+    "aiProviders": ["openai", "anthropic"],
+    "cloudFrontPrivateKeySecretArn": None,
+    "aiTokensMetricName": "AITokens",
+    "aiCostMetricName": "AICostUSD",
+    "albIdleTimeoutSeconds": 120,
+    "apiCpuTarget": 60,
+    "apiRequestsPerTarget": 400,
+    "aiCpuTarget": 60,
+    "aiRequestsPerTarget": 100,
+    "p99LatencySeconds": 2.0,
+    "fiveXxRatePercent": 5.0,
+    "dbFreeStorageAlarmGb": 2,
+    "wafRateLimit": 2000,
+    "enableExecuteCommand": False,
+    "paused": False,
+}
+
+
+class ConfigError(ValueError):
+    """Raised when the context describes a deployment that cannot work."""
+
+
+@dataclass(frozen=True)
+class StageConfig:
+    """Everything the stacks need to know about one stage."""
+
+    stage: str
+    account: str | None
+    region: str | None
+    image_tag: str
+    domain_name: str
+    origin_domain_name: str
+    hosted_zone_id: str | None
+    hosted_zone_name: str | None
+    certificate_arn: str | None
+    cloudfront_certificate_arn: str | None
+    cloudfront_public_key_pem: str | None
+    cloudfront_prefix_list_id: str | None
+    download_path_pattern: str
+    web_origins: list[str]
+    sender_domain: str
+    alarm_email: str | None
+    secrets_injection: str
+    metrics_namespace: str
+    ai_providers: list[str]
+    cloudfront_private_key_secret_arn: str | None
+    ai_tokens_metric_name: str
+    ai_cost_metric_name: str
+    alb_idle_timeout_seconds: int
+    nat_gateways: int
+    task_subnets: str
+    cpu_architecture: str
+    api_cpu: int
+    api_memory: int
+    api_min_tasks: int
+    api_max_tasks: int
+    ai_cpu: int
+    ai_memory: int
+    ai_min_tasks: int
+    ai_max_tasks: int
+    api_cpu_target: int
+    api_requests_per_target: int
+    ai_cpu_target: int
+    ai_requests_per_target: int
+    db_instance_type: str
+    db_allocated_storage_gb: int
+    db_max_allocated_storage_gb: int
+    db_multi_az: bool
+    db_backup_retention_days: int
+    db_deletion_protection: bool
+    log_retention_days: int
+    noncurrent_version_expiration_days: int
+    container_insights: bool
+    waf: bool
+    waf_rate_limit: int
+    ai_monthly_budget_usd: float
+    p99_latency_seconds: float
+    five_xx_rate_percent: float
+    db_free_storage_alarm_gb: float
+    enable_execute_command: bool
+    paused: bool
+
+    @property
+    def is_prod(self) -> bool:
+        """Say whether this stage gets production's safety defaults."""
+        return self.stage == "prod"
+
+    @property
+    def prefix(self) -> str:
+        """Return the name prefix for this stage's resources, e.g. ``quire-dev``."""
+        return f"quire-{self.stage}"
+
+
+def _camel_to_snake(name: str) -> str:
+    name = name.replace("cloudFront", "cloudfront")
+    return "".join(f"_{char.lower()}" if char.isupper() else char for char in name)
+
+
+_TRUE = {"true", "1", "yes", "on"}
+_FALSE = {"false", "0", "no", "off", ""}
+
+
+def _coerce(value: Any, default: Any) -> Any:
+    """Turn ``-c key=value`` strings into the type of the default."""
+    if not isinstance(value, str):
+        return value
+    if isinstance(default, bool):
+        lowered = value.strip().lower()
+        if lowered in _TRUE:
+            return True
+        if lowered in _FALSE:
+            return False
+        raise ConfigError(f"expected true/false, got {value!r}")
+    if isinstance(default, int):
+        return int(value)
+    if isinstance(default, float):
+        return float(value)
+    if isinstance(default, list):
+        value = value.strip()
+        if value.startswith("["):
+            return json.loads(value)
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+def load_config(get_context: Any, stage: str | None = None) -> StageConfig:
+    """Build the config of ``stage`` from a ``node.try_get_context``-like callable."""
+    stage = stage or get_context("stage") or "dev"
+    if stage not in STAGES:
+        raise ConfigError(f"unknown stage {stage!r}; expected one of {STAGES}")
+    defaults = {**COMMON_DEFAULTS, **DEFAULTS[stage]}
+    stage_overrides = (get_context("stages") or {}).get(stage, {})
+    values: dict[str, Any] = {}
+    for key, default in defaults.items():
+        value = stage_overrides.get(key, get_context(key))
+        values[key] = default if value is None else _coerce(value, default)
+    names = {f.name for f in fields(StageConfig)}
+    kwargs = {_camel_to_snake(k): v for k, v in values.items()}
+    unknown = set(kwargs) - names
+    if unknown:  # pragma: no cover - a programming error in DEFAULTS
+        raise ConfigError(f"config keys without a field: {sorted(unknown)}")
+    _validate(stage, kwargs)
+    return StageConfig(stage=stage, **kwargs)
+
+
+def _validate(stage: str, values: dict[str, Any]) -> None:
+    """Refuse combinations that would synthesize but not work."""
+    if not values["domain_name"]:
+        raise ConfigError(
+            "domainName is required (the public name CloudFront answers on)"
+        )
+    if not values["origin_domain_name"]:
+        values["origin_domain_name"] = f"origin.{values['domain_name']}"
+    if not values["metrics_namespace"]:
+        values["metrics_namespace"] = f"Quire/{stage}"
+    if bool(values["cloudfront_public_key_pem"]) != bool(
+        values["cloudfront_private_key_secret_arn"]
+    ):
+        raise ConfigError(
+            "signed CloudFront downloads need both cloudFrontPublicKeyPem and "
+            "cloudFrontPrivateKeySecretArn (the secret holding the private key PEM)"
+        )
+    for name in values["ai_providers"]:
+        if not name.replace("-", "").replace("_", "").isalnum():
+            raise ConfigError(f"aiProviders: {name!r} is not a provider name")
+    if not values["sender_domain"]:
+        values["sender_domain"] = values["domain_name"]
+    if not values["certificate_arn"] and not (
+        values["hosted_zone_id"] and values["hosted_zone_name"]
+    ):
+        raise ConfigError(
+            "the ALB needs a certificate: set certificateArn, or hostedZoneId and "
+            "hostedZoneName so one is issued with DNS validation"
+        )
+    if values["task_subnets"] not in ("public", "private"):
+        raise ConfigError("taskSubnets must be 'public' or 'private'")
+    if values["task_subnets"] == "private" and values["nat_gateways"] < 1:
+        raise ConfigError(
+            "tasks in private subnets need a NAT gateway: the AI providers and "
+            "Cognito's JWKS are on the internet (set natGateways>=1 or "
+            "taskSubnets=public)"
+        )
+    if values["cpu_architecture"] not in ("arm64", "x86_64"):
+        raise ConfigError("cpuArchitecture must be 'arm64' or 'x86_64'")
+    if values["secrets_injection"] not in ("arn", "ecs"):
+        raise ConfigError("secretsInjection must be 'arn' or 'ecs'")
+    for service in ("api", "ai"):
+        low, high = values[f"{service}_min_tasks"], values[f"{service}_max_tasks"]
+        if not 1 <= low <= high:
+            raise ConfigError(
+                f"{service}MinTasks must be >= 1 and <= {service}MaxTasks"
+            )

@@ -1,0 +1,674 @@
+"""Compute and edge: ECS on Fargate behind an ALB, fronted by CloudFront.
+
+One image, two gunicorn configurations (``QUIRE_SERVE=api|ai``) as two services;
+the ALB sends the streaming AI routes to the ``ai`` service and everything else
+to ``api``. CloudFront goes straight to the ALB (see infra/README.md, "Why
+ALB-direct"), with a secret origin header the ALB requires.
+"""
+
+from dataclasses import dataclass
+
+from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_certificatemanager as acm
+from aws_cdk import aws_cloudfront as cloudfront
+from aws_cdk import aws_cloudfront_origins as origins
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_route53 as route53
+from aws_cdk import aws_route53_targets as route53_targets
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_wafv2 as wafv2
+from constructs import Construct
+
+from quire_infra.common import retention
+from quire_infra.config import StageConfig
+from quire_infra.data import DataStack
+from quire_infra.identity import IdentityStack
+from quire_infra.network import APP_PORT, NetworkStack
+from quire_infra.registry import RegistryStack
+
+CONTAINER_NAME = "web"
+HEALTH_CHECK_PATH = "/readyz"
+# gunicorn's graceful timeout (gunicorn.conf.py): the ALB stops sending new
+# requests and waits this long before cutting a target; ECS waits STOP_TIMEOUT
+# after SIGTERM before SIGKILL, so in-flight requests finish first.
+GRACEFUL_TIMEOUT_SECONDS = 25
+STOP_TIMEOUT_SECONDS = 30
+AI_PATHS = ["/api/v1/ai/*", "/api/v1/documents/*/ai/*"]
+ORIGIN_VERIFY_HEADER = "X-Origin-Verify"
+MIGRATE_COMMAND = ["python", "manage.py", "migrate", "--noinput"]
+
+
+@dataclass
+class QuireService:
+    """One Fargate service and what the monitoring stack needs to watch it."""
+
+    name: str
+    service: ecs.FargateService
+    task_definition: ecs.FargateTaskDefinition
+    target_group: elbv2.ApplicationTargetGroup
+    scaling: ecs.ScalableTaskCount
+
+
+class ServiceStack(Stack):
+    """ECS cluster, the api/ai services, the migration task, ALB, CloudFront, WAF."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        cid: str,
+        *,
+        config: StageConfig,
+        network: NetworkStack,
+        data: DataStack,
+        identity: IdentityStack,
+        registry: RegistryStack,
+        **kwargs,
+    ) -> None:
+        super().__init__(scope, cid, **kwargs)
+        self.config = config
+        self.network = network
+        self.data = data
+        self.identity = identity
+
+        self.zone = None
+        if config.hosted_zone_id and config.hosted_zone_name:
+            self.zone = route53.HostedZone.from_hosted_zone_attributes(
+                self,
+                "Zone",
+                hosted_zone_id=config.hosted_zone_id,
+                zone_name=config.hosted_zone_name,
+            )
+        self.origin_verify = secretsmanager.Secret(
+            self,
+            "OriginVerify",
+            secret_name=f"{config.prefix}/origin-verify",
+            description="Header CloudFront adds so the ALB serves only CloudFront",
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                password_length=48, exclude_punctuation=True
+            ),
+        )
+        # A CloudFormation dynamic reference, resolved at deploy time: the value
+        # never appears in the template.
+        origin_token = self.origin_verify.secret_value.unsafe_unwrap()
+
+        self.distribution = self._distribution(origin_token)
+        self.log_group = logs.LogGroup(
+            self,
+            "Logs",
+            log_group_name=f"/ecs/{config.prefix}",
+            retention=retention(config.log_retention_days),
+            removal_policy=RemovalPolicy.RETAIN
+            if config.is_prod
+            else RemovalPolicy.DESTROY,
+        )
+        self.cluster = ecs.Cluster(
+            self,
+            "Cluster",
+            cluster_name=config.prefix,
+            vpc=network.vpc,
+            container_insights_v2=(
+                ecs.ContainerInsights.ENABLED
+                if config.container_insights
+                else ecs.ContainerInsights.DISABLED
+            ),
+        )
+        self.image = ecs.ContainerImage.from_ecr_repository(
+            registry.repository, tag=config.image_tag
+        )
+        self.task_role = self._task_role()
+        # The private key behind cloudFrontPublicKeyPem, put in Secrets Manager
+        # by the operator (CDK never sees it).
+        self.signing_key = None
+        if config.cloudfront_private_key_secret_arn:
+            self.signing_key = secretsmanager.Secret.from_secret_complete_arn(
+                self,
+                "DownloadSigningPrivateKey",
+                config.cloudfront_private_key_secret_arn,
+            )
+        self.load_balancer, self.https_listener = self._load_balancer()
+
+        self.services: dict[str, QuireService] = {}
+        for name in ("api", "ai"):
+            self.services[name] = self._service(name)
+        self.https_listener.add_action(
+            "AiRoutes",
+            priority=10,
+            conditions=[
+                elbv2.ListenerCondition.http_header(
+                    ORIGIN_VERIFY_HEADER, [origin_token]
+                ),
+                elbv2.ListenerCondition.path_patterns(AI_PATHS),
+            ],
+            action=elbv2.ListenerAction.forward([self.services["ai"].target_group]),
+        )
+        self.https_listener.add_action(
+            "ApiRoutes",
+            priority=20,
+            conditions=[
+                elbv2.ListenerCondition.http_header(
+                    ORIGIN_VERIFY_HEADER, [origin_token]
+                )
+            ],
+            action=elbv2.ListenerAction.forward([self.services["api"].target_group]),
+        )
+        for name, quire_service in self.services.items():
+            self._autoscale(name, quire_service)
+
+        if config.waf:
+            self._waf()
+        self._dns()
+        self._outputs()
+
+    # -- environment ---------------------------------------------------------
+
+    def environment(self, serve: str | None) -> dict[str, str]:
+        """Return the task's plain environment: names, ids and ARNs, never secrets."""
+        config = self.config
+        data = self.data
+        identity = self.identity
+        public_origin = f"https://{self.public_host}"
+        env = {
+            "DJANGO_SETTINGS_MODULE": "project.settings.production",
+            "DJANGO_ALLOWED_HOSTS": ",".join(
+                [config.domain_name, config.origin_domain_name]
+            ),
+            "DJANGO_CSRF_TRUSTED_ORIGINS": public_origin,
+            "DATABASE_SECRET_ARN": data.database_secret.secret_arn,
+            "AWS_STORAGE_BUCKET_NAME": data.bucket.bucket_name,
+            "AWS_S3_REGION_NAME": self.region,
+            "COGNITO_AWS_REGION": self.region,
+            "COGNITO_USER_POOL": identity.user_pool.user_pool_id,
+            "COGNITO_AUDIENCE": identity.app_client.user_pool_client_id,
+            "COGNITO_STAFF_GROUP": identity.staff_group_name,
+            "AI_PROVIDERS": ",".join(config.ai_providers),
+            "METRICS_ENABLED": "true",
+            "METRICS_NAMESPACE": config.metrics_namespace,
+            "DJANGO_DEFAULT_FROM_EMAIL": identity.from_email,
+            "PORT": str(APP_PORT),
+            "GUNICORN_BIND": f"0.0.0.0:{APP_PORT}",
+            "GUNICORN_GRACEFUL_TIMEOUT": str(GRACEFUL_TIMEOUT_SECONDS),
+            # Longer than the ALB idle timeout: the ALB, not gunicorn, closes
+            # idle connections, so no request races a closing socket (502).
+            "GUNICORN_KEEPALIVE": str(config.alb_idle_timeout_seconds + 15),
+        }
+        for name, secret in data.ai_api_keys.items():
+            env[f"AI_{name.upper().replace('-', '_')}_API_KEY_SECRET"] = (
+                secret.secret_arn
+            )
+        if config.cloudfront_public_key_pem:
+            # Signed download URLs on the CloudFront domain (django-storages).
+            env["AWS_S3_CUSTOM_DOMAIN"] = self.public_host
+            env["AWS_CLOUDFRONT_KEY_ID"] = self.download_key_id
+        if config.secrets_injection == "arn":
+            env["DJANGO_SECRET_KEY_SECRET_ARN"] = data.django_secret_key.secret_arn
+        if serve is not None:
+            env["QUIRE_SERVE"] = serve
+            env["REQUIRE_MIGRATED"] = "1"
+        return env
+
+    @property
+    def public_host(self) -> str:
+        """Return the host name clients use: the domain, else CloudFront's own."""
+        if self.config.cloudfront_certificate_arn:
+            return self.config.domain_name
+        return self.distribution.distribution_domain_name
+
+    def secrets(self) -> dict[str, ecs.Secret]:
+        """Return what ECS injects from Secrets Manager when the task starts.
+
+        In ``arn`` mode the app fetches its secrets itself (by the ARNs in its
+        environment); the CloudFront signing key has no ARN variable in the
+        app, so it always comes this way.
+        """
+        secrets = {}
+        if self.config.secrets_injection == "ecs":
+            secrets["DJANGO_SECRET_KEY"] = ecs.Secret.from_secrets_manager(
+                self.data.django_secret_key
+            )
+        if self.signing_key is not None:
+            secrets["AWS_CLOUDFRONT_KEY"] = ecs.Secret.from_secrets_manager(
+                self.signing_key
+            )
+        return secrets
+
+    def _task_role(self) -> iam.Role:
+        data = self.data
+        role = iam.Role(
+            self,
+            "TaskRole",
+            assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"),
+            description="What the Quire container may call",
+        )
+        # Secrets are read by the app at start-up (TTL-cached), by ARN.
+        for secret in (data.database_secret, *data.ai_api_keys.values()):
+            secret.grant_read(role)
+        if self.config.secrets_injection == "arn":
+            data.django_secret_key.grant_read(role)
+        data.bucket.grant_read_write(role)
+        data.bucket.grant_delete(role)
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="CognitoUserAdmin",
+                actions=[
+                    "cognito-idp:AdminGetUser",
+                    "cognito-idp:AdminUserGlobalSignOut",
+                    "cognito-idp:AdminDisableUser",
+                    "cognito-idp:AdminDeleteUser",
+                ],
+                resources=[self.identity.user_pool.user_pool_arn],
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="SendMail",
+                actions=["ses:SendEmail", "ses:SendRawEmail"],
+                resources=[
+                    f"arn:{self.partition}:ses:{self.region}:{self.account}:identity/{self.identity.sender_domain}"
+                ],
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="BedrockModels",
+                actions=[
+                    "bedrock:InvokeModel",
+                    "bedrock:InvokeModelWithResponseStream",
+                ],
+                resources=[
+                    f"arn:{self.partition}:bedrock:{self.region}::foundation-model/*"
+                ],
+            )
+        )
+        return role
+
+    # -- compute -------------------------------------------------------------
+
+    def task_definition(
+        self,
+        name: str,
+        *,
+        cpu: int,
+        memory: int,
+        serve: str | None,
+        scope: Construct | None = None,
+    ) -> ecs.FargateTaskDefinition:
+        """Define the one container of ``name``; ``serve=None`` runs the migrations."""
+        config = self.config
+        task_definition = ecs.FargateTaskDefinition(
+            scope or self,
+            f"{name.capitalize()}Task",
+            family=f"{config.prefix}-{name}",
+            cpu=cpu,
+            memory_limit_mib=memory,
+            runtime_platform=ecs.RuntimePlatform(
+                cpu_architecture=(
+                    ecs.CpuArchitecture.ARM64
+                    if config.cpu_architecture == "arm64"
+                    else ecs.CpuArchitecture.X86_64
+                ),
+                operating_system_family=ecs.OperatingSystemFamily.LINUX,
+            ),
+            task_role=self.task_role,
+        )
+        container = task_definition.add_container(
+            CONTAINER_NAME,
+            image=self.image,
+            essential=True,
+            environment=self.environment(serve),
+            secrets=self.secrets(),
+            command=MIGRATE_COMMAND if serve is None else None,
+            logging=ecs.LogDriver.aws_logs(
+                stream_prefix=name, log_group=self.log_group
+            ),
+            stop_timeout=Duration.seconds(STOP_TIMEOUT_SECONDS),
+        )
+        if serve is not None:
+            container.add_port_mappings(
+                ecs.PortMapping(container_port=APP_PORT, name="http")
+            )
+        return task_definition
+
+    def _service(self, name: str) -> QuireService:
+        config = self.config
+        cpu = getattr(config, f"{name}_cpu")
+        memory = getattr(config, f"{name}_memory")
+        # Paused: no task runs (first deploy before migrating, or a dev night).
+        minimum = 0 if config.paused else getattr(config, f"{name}_min_tasks")
+        maximum = getattr(config, f"{name}_max_tasks")
+        task_definition = self.task_definition(
+            name, cpu=cpu, memory=memory, serve=name
+        )
+        service = ecs.FargateService(
+            self,
+            f"{name.capitalize()}Service",
+            service_name=f"{config.prefix}-{name}",
+            cluster=self.cluster,
+            task_definition=task_definition,
+            desired_count=minimum,
+            security_groups=[self.network.tasks_sg],
+            vpc_subnets=self.network.task_subnets,
+            assign_public_ip=config.task_subnets == "public",
+            circuit_breaker=ecs.DeploymentCircuitBreaker(enable=True, rollback=True),
+            min_healthy_percent=100,
+            max_healthy_percent=200,
+            health_check_grace_period=Duration.seconds(60),
+            enable_execute_command=config.enable_execute_command,
+            propagate_tags=ecs.PropagatedTagSource.SERVICE,
+        )
+        target_group = elbv2.ApplicationTargetGroup(
+            self,
+            f"{name.capitalize()}Targets",
+            vpc=self.network.vpc,
+            port=APP_PORT,
+            protocol=elbv2.ApplicationProtocol.HTTP,
+            target_type=elbv2.TargetType.IP,
+            targets=[
+                service.load_balancer_target(
+                    container_name=CONTAINER_NAME, container_port=APP_PORT
+                )
+            ],
+            deregistration_delay=Duration.seconds(GRACEFUL_TIMEOUT_SECONDS),
+            load_balancing_algorithm_type=(
+                elbv2.TargetGroupLoadBalancingAlgorithmType.LEAST_OUTSTANDING_REQUESTS
+                if name == "ai"
+                else elbv2.TargetGroupLoadBalancingAlgorithmType.ROUND_ROBIN
+            ),
+            health_check=elbv2.HealthCheck(
+                path=HEALTH_CHECK_PATH,
+                healthy_http_codes="200",
+                interval=Duration.seconds(10),
+                timeout=Duration.seconds(5),
+                healthy_threshold_count=2,
+                unhealthy_threshold_count=2,
+            ),
+        )
+        scaling = service.auto_scale_task_count(
+            min_capacity=minimum, max_capacity=maximum
+        )
+        return QuireService(name, service, task_definition, target_group, scaling)
+
+    def _autoscale(self, name: str, quire_service: QuireService) -> None:
+        config = self.config
+        quire_service.scaling.scale_on_cpu_utilization(
+            "Cpu",
+            target_utilization_percent=getattr(config, f"{name}_cpu_target"),
+            scale_in_cooldown=Duration.seconds(300),
+            scale_out_cooldown=Duration.seconds(60),
+        )
+        quire_service.scaling.scale_on_request_count(
+            "Requests",
+            requests_per_target=getattr(config, f"{name}_requests_per_target"),
+            target_group=quire_service.target_group,
+            scale_in_cooldown=Duration.seconds(300),
+            scale_out_cooldown=Duration.seconds(60),
+        )
+
+    # -- load balancer and edge ----------------------------------------------
+
+    def _certificate(self) -> acm.ICertificate:
+        config = self.config
+        if config.certificate_arn:
+            return acm.Certificate.from_certificate_arn(
+                self, "AlbCertificate", config.certificate_arn
+            )
+        return acm.Certificate(
+            self,
+            "AlbCertificate",
+            domain_name=config.origin_domain_name,
+            validation=acm.CertificateValidation.from_dns(self.zone),
+        )
+
+    def _load_balancer(
+        self,
+    ) -> tuple[elbv2.ApplicationLoadBalancer, elbv2.ApplicationListener]:
+        config = self.config
+        alb = elbv2.ApplicationLoadBalancer(
+            self,
+            "Alb",
+            load_balancer_name=config.prefix,
+            vpc=self.network.vpc,
+            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PUBLIC),
+            internet_facing=True,
+            security_group=self.network.alb_sg,
+            # One value per ALB: long enough for an AI stream's silences.
+            idle_timeout=Duration.seconds(config.alb_idle_timeout_seconds),
+            drop_invalid_header_fields=True,
+            deletion_protection=config.is_prod,
+        )
+        https = alb.add_listener(
+            "Https",
+            port=443,
+            protocol=elbv2.ApplicationProtocol.HTTPS,
+            certificates=[self._certificate()],
+            ssl_policy=elbv2.SslPolicy.RECOMMENDED_TLS,
+            open=False,
+            # Only requests carrying CloudFront's origin header reach a target.
+            default_action=elbv2.ListenerAction.fixed_response(
+                403,
+                content_type="application/json",
+                message_body='{"detail": "Forbidden.", "code": "forbidden"}',
+            ),
+        )
+        alb.add_listener(
+            "Http",
+            port=80,
+            protocol=elbv2.ApplicationProtocol.HTTP,
+            open=False,
+            default_action=elbv2.ListenerAction.redirect(
+                protocol="HTTPS", port="443", permanent=True
+            ),
+        )
+        return alb, https
+
+    def _distribution(self, origin_token: str) -> cloudfront.Distribution:
+        config = self.config
+        alb_origin = origins.HttpOrigin(
+            config.origin_domain_name,
+            protocol_policy=cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
+            origin_ssl_protocols=[cloudfront.OriginSslPolicy.TLS_V1_2],
+            custom_headers={ORIGIN_VERIFY_HEADER: origin_token},
+            # Gap allowed between two bytes of a response: AI streams send
+            # chunks well within it; 60 s is CloudFront's default ceiling.
+            read_timeout=Duration.seconds(60),
+            keepalive_timeout=Duration.seconds(60),
+        )
+        dynamic = cloudfront.BehaviorOptions(
+            origin=alb_origin,
+            viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
+            allowed_methods=cloudfront.AllowedMethods.ALLOW_ALL,
+            cache_policy=cloudfront.CachePolicy.CACHING_DISABLED,
+            origin_request_policy=cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
+            compress=True,
+        )
+        streaming = cloudfront.BehaviorOptions(
+            origin=alb_origin,
+            viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
+            allowed_methods=cloudfront.AllowedMethods.ALLOW_ALL,
+            cache_policy=cloudfront.CachePolicy.CACHING_DISABLED,
+            origin_request_policy=cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
+            # Server-sent events must reach the client chunk by chunk.
+            compress=False,
+        )
+        behaviors: dict[str, cloudfront.BehaviorOptions] = dict.fromkeys(
+            AI_PATHS, streaming
+        )
+        behaviors["/api/*"] = dynamic
+        behaviors["/admin/*"] = dynamic
+        behaviors["/static/*"] = cloudfront.BehaviorOptions(
+            origin=alb_origin,
+            viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+            allowed_methods=cloudfront.AllowedMethods.ALLOW_GET_HEAD,
+            cache_policy=cloudfront.CachePolicy.CACHING_OPTIMIZED,
+            compress=True,
+        )
+        if config.cloudfront_public_key_pem:
+            # Downloads by CloudFront signed URL, straight from the bucket via
+            # origin access control; the bucket's policy is in the data stack.
+            public_key = cloudfront.PublicKey(
+                self,
+                "DownloadSigningKey",
+                encoded_key=config.cloudfront_public_key_pem,
+                comment="Verifies the app's signed download URLs",
+            )
+            key_group = cloudfront.KeyGroup(
+                self, "DownloadKeyGroup", items=[public_key]
+            )
+            self.download_key_id = public_key.public_key_id
+            bucket = s3.Bucket.from_bucket_attributes(
+                self,
+                "AttachmentsBucket",
+                bucket_name=self.data.bucket.bucket_name,
+                bucket_regional_domain_name=self.data.bucket.bucket_regional_domain_name,
+            )
+            behaviors[config.download_path_pattern] = cloudfront.BehaviorOptions(
+                origin=origins.S3BucketOrigin.with_origin_access_control(
+                    bucket, origin_access_levels=[cloudfront.AccessLevel.READ]
+                ),
+                viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
+                allowed_methods=cloudfront.AllowedMethods.ALLOW_GET_HEAD,
+                cache_policy=cloudfront.CachePolicy.CACHING_OPTIMIZED,
+                trusted_key_groups=[key_group],
+            )
+        certificate = None
+        domain_names = None
+        if config.cloudfront_certificate_arn:
+            certificate = acm.Certificate.from_certificate_arn(
+                self, "CloudFrontCertificate", config.cloudfront_certificate_arn
+            )
+            domain_names = [config.domain_name]
+        return cloudfront.Distribution(
+            self,
+            "Distribution",
+            comment=f"{config.prefix}: API, admin and downloads",
+            default_behavior=dynamic,
+            additional_behaviors=behaviors,
+            certificate=certificate,
+            domain_names=domain_names,
+            minimum_protocol_version=cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
+            http_version=cloudfront.HttpVersion.HTTP2_AND_3,
+            price_class=cloudfront.PriceClass.PRICE_CLASS_100,
+        )
+
+    def _waf(self) -> None:
+        """Attach a regional web ACL to the ALB (managed rules and a rate limit)."""
+        config = self.config
+
+        def visibility(name: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
+            return wafv2.CfnWebACL.VisibilityConfigProperty(
+                cloud_watch_metrics_enabled=True,
+                metric_name=f"{config.prefix}-{name}",
+                sampled_requests_enabled=True,
+            )
+
+        def managed(
+            name: str, priority: int, overrides: list[str] | None = None
+        ) -> wafv2.CfnWebACL.RuleProperty:
+            return wafv2.CfnWebACL.RuleProperty(
+                name=name,
+                priority=priority,
+                override_action=wafv2.CfnWebACL.OverrideActionProperty(none={}),
+                statement=wafv2.CfnWebACL.StatementProperty(
+                    managed_rule_group_statement=wafv2.CfnWebACL.ManagedRuleGroupStatementProperty(
+                        vendor_name="AWS",
+                        name=name,
+                        rule_action_overrides=[
+                            wafv2.CfnWebACL.RuleActionOverrideProperty(
+                                name=rule,
+                                action_to_use=wafv2.CfnWebACL.RuleActionProperty(
+                                    count={}
+                                ),
+                            )
+                            for rule in overrides or []
+                        ]
+                        or None,
+                    )
+                ),
+                visibility_config=visibility(name),
+            )
+
+        acl = wafv2.CfnWebACL(
+            self,
+            "WebAcl",
+            scope="REGIONAL",
+            default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
+            visibility_config=visibility("web-acl"),
+            rules=[
+                wafv2.CfnWebACL.RuleProperty(
+                    name="rate-limit-per-client",
+                    priority=0,
+                    action=wafv2.CfnWebACL.RuleActionProperty(block={}),
+                    statement=wafv2.CfnWebACL.StatementProperty(
+                        rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
+                            limit=config.waf_rate_limit,
+                            aggregate_key_type="FORWARDED_IP",
+                            forwarded_ip_config=wafv2.CfnWebACL.ForwardedIPConfigurationProperty(
+                                header_name="X-Forwarded-For", fallback_behavior="MATCH"
+                            ),
+                        )
+                    ),
+                    visibility_config=visibility("rate-limit"),
+                ),
+                # Uploads and AI prompts are larger than the 8 KB body rule allows;
+                # the app enforces its own size limits (413).
+                managed("AWSManagedRulesCommonRuleSet", 1, ["SizeRestrictions_BODY"]),
+                managed("AWSManagedRulesKnownBadInputsRuleSet", 2),
+                managed("AWSManagedRulesAmazonIpReputationList", 3),
+            ],
+        )
+        wafv2.CfnWebACLAssociation(
+            self,
+            "WebAclAlb",
+            resource_arn=self.load_balancer.load_balancer_arn,
+            web_acl_arn=acl.attr_arn,
+        )
+        self.web_acl = acl
+
+    def _dns(self) -> None:
+        if self.zone is None:
+            return
+        config = self.config
+        route53.ARecord(
+            self,
+            "OriginRecord",
+            zone=self.zone,
+            record_name=config.origin_domain_name,
+            target=route53.RecordTarget.from_alias(
+                route53_targets.LoadBalancerTarget(self.load_balancer)
+            ),
+        )
+        if config.cloudfront_certificate_arn:
+            target = route53.RecordTarget.from_alias(
+                route53_targets.CloudFrontTarget(self.distribution)
+            )
+            route53.ARecord(
+                self,
+                "PublicRecord",
+                zone=self.zone,
+                record_name=config.domain_name,
+                target=target,
+            )
+            route53.AaaaRecord(
+                self,
+                "PublicRecordIpv6",
+                zone=self.zone,
+                record_name=config.domain_name,
+                target=target,
+            )
+
+    def _outputs(self) -> None:
+        # The migrate command is an output of the network stack (it needs the
+        # subnet and security group ids, which live there).
+        CfnOutput(self, "ClusterName", value=self.cluster.cluster_name)
+        CfnOutput(
+            self,
+            "DistributionDomainName",
+            value=self.distribution.distribution_domain_name,
+        )
+        CfnOutput(
+            self, "LoadBalancerDnsName", value=self.load_balancer.load_balancer_dns_name
+        )

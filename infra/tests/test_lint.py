@@ -1,0 +1,27 @@
+"""cfn-lint over every synthesized template of both stages."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+CFN_LINT = Path(sys.executable).with_name("cfn-lint")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_cfn_lint_stage_templates_have_no_findings(stage, request):
+    """cfn-lint (errors, warnings and informational) finds nothing to report."""
+    synth = request.getfixturevalue(stage)
+    templates = sorted(str(path) for path in synth.outdir.glob("*.template.json"))
+    assert len(templates) == 7
+    result = subprocess.run(  # noqa: S603 - our own venv's cfn-lint on our files
+        [str(CFN_LINT), "--info", "--", *templates],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip() == ""

@@ -1,0 +1,721 @@
+"""What matters in the synthesized templates, pinned with aws_cdk.assertions."""
+
+import json
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Match
+
+from quire_infra.service import AI_PATHS
+
+from .conftest import SIGNING_KEY_SECRET
+
+WIRED_ENV = {
+    "DJANGO_SETTINGS_MODULE",
+    "DJANGO_ALLOWED_HOSTS",
+    "DJANGO_CSRF_TRUSTED_ORIGINS",
+    "DATABASE_SECRET_ARN",
+    "AWS_STORAGE_BUCKET_NAME",
+    "AWS_S3_REGION_NAME",
+    "COGNITO_AWS_REGION",
+    "COGNITO_USER_POOL",
+    "COGNITO_AUDIENCE",
+    "COGNITO_STAFF_GROUP",
+    "AI_OPENAI_API_KEY_SECRET",
+    "AI_ANTHROPIC_API_KEY_SECRET",
+    "METRICS_ENABLED",
+    "METRICS_NAMESPACE",
+    "DJANGO_DEFAULT_FROM_EMAIL",
+    "AI_PROVIDERS",
+    "PORT",
+    "GUNICORN_BIND",
+    "GUNICORN_KEEPALIVE",
+}
+# Names that would carry a secret's value; none may be a plain environment entry.
+SECRET_VALUE_NAMES = {
+    "DJANGO_SECRET_KEY",
+    "DATABASE_URL",
+    "DATABASE_PASSWORD",
+    "AI_OPENAI_API_KEY",
+    "AI_ANTHROPIC_API_KEY",
+    "AWS_CLOUDFRONT_KEY",
+    "COGNITO_ADMIN_CLIENT_SECRET",
+}
+ALARMS = {
+    "Http5xxRate",
+    "ApiP99Latency",
+    "ApiUnhealthyHosts",
+    "AiUnhealthyHosts",
+    "DbFreeStorage",
+    "DbCpu",
+    "AiSpend",
+}
+
+
+def containers(synth) -> dict[str, dict[str, Any]]:
+    """Return the single container of each task definition, keyed by family."""
+    result = {}
+    task_definitions = {
+        **synth.resources("Service", "AWS::ECS::TaskDefinition"),
+        **synth.resources("Migration", "AWS::ECS::TaskDefinition"),
+    }
+    for resource in task_definitions.values():
+        props = resource["Properties"]
+        (container,) = props["ContainerDefinitions"]
+        result[props["Family"]] = container
+    return result
+
+
+def environment(container: dict[str, Any]) -> dict[str, Any]:
+    """Return a container's plain environment as a dict."""
+    return {item["Name"]: item["Value"] for item in container.get("Environment", [])}
+
+
+# -- data --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_bucket_any_stage_is_private_encrypted_versioned(stage, request):
+    """The attachments bucket blocks all public access, encrypts and versions."""
+    request.getfixturevalue(stage).template("Data").has_resource_properties(
+        "AWS::S3::Bucket",
+        {
+            "PublicAccessBlockConfiguration": {
+                "BlockPublicAcls": True,
+                "BlockPublicPolicy": True,
+                "IgnorePublicAcls": True,
+                "RestrictPublicBuckets": True,
+            },
+            "BucketEncryption": {
+                "ServerSideEncryptionConfiguration": [
+                    {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
+                ]
+            },
+            "VersioningConfiguration": {"Status": "Enabled"},
+            "OwnershipControls": {
+                "Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]
+            },
+        },
+    )
+
+
+def test_bucket_policy_any_request_without_tls_is_denied(dev):
+    """The bucket policy denies every request not made over TLS."""
+    dev.template("Data").has_resource_properties(
+        "AWS::S3::BucketPolicy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "Effect": "Deny",
+                                "Action": "s3:*",
+                                "Principal": {"AWS": "*"},
+                                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                            }
+                        )
+                    ]
+                )
+            }
+        },
+    )
+
+
+def test_bucket_policy_cloudfront_read_is_limited_to_this_account(dev):
+    """Only this account's CloudFront distributions may read objects."""
+    dev.template("Data").has_resource_properties(
+        "AWS::S3::BucketPolicy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "Effect": "Allow",
+                                "Action": "s3:GetObject",
+                                "Principal": {"Service": "cloudfront.amazonaws.com"},
+                                "Condition": Match.object_like(
+                                    {
+                                        "StringEquals": {
+                                            "AWS:SourceAccount": Match.any_value()
+                                        }
+                                    }
+                                ),
+                            }
+                        )
+                    ]
+                )
+            }
+        },
+    )
+
+
+def test_bucket_lifecycle_dev_aborts_multipart_and_expires_noncurrent(dev):
+    """Incomplete multipart uploads are aborted; old versions expire."""
+    dev.template("Data").has_resource_properties(
+        "AWS::S3::Bucket",
+        {
+            "LifecycleConfiguration": {
+                "Rules": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "AbortIncompleteMultipartUpload": {
+                                    "DaysAfterInitiation": 1
+                                }
+                            }
+                        ),
+                        Match.object_like(
+                            {"NoncurrentVersionExpiration": {"NoncurrentDays": 7}}
+                        ),
+                    ]
+                )
+            }
+        },
+    )
+
+
+def test_bucket_cors_dev_allows_presigned_post_from_web_origins(dev):
+    """CORS lets the configured web origins POST (presigned) and GET."""
+    dev.template("Data").has_resource_properties(
+        "AWS::S3::Bucket",
+        {
+            "CorsConfiguration": {
+                "CorsRules": [
+                    Match.object_like(
+                        {
+                            "AllowedMethods": ["POST", "GET", "HEAD"],
+                            "AllowedOrigins": [
+                                "https://dev.app.quire.example.com",
+                                "http://localhost:3000",
+                            ],
+                        }
+                    )
+                ]
+            }
+        },
+    )
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_database_any_stage_is_private_and_encrypted(stage, request):
+    """PostgreSQL is not publicly accessible, encrypted, with a generated secret."""
+    synth = request.getfixturevalue(stage)
+    template = synth.template("Data")
+    template.has_resource_properties(
+        "AWS::RDS::DBInstance",
+        {
+            "Engine": "postgres",
+            "PubliclyAccessible": False,
+            "StorageEncrypted": True,
+        },
+    )
+    (instance,) = synth.resources("Data", "AWS::RDS::DBInstance").values()
+    # The password is a dynamic reference to the generated secret, not a value.
+    password = json.dumps(instance["Properties"]["MasterUserPassword"])
+    assert "{{resolve:secretsmanager:" in password
+    template.has_resource_properties(
+        "AWS::SecretsManager::Secret",
+        {
+            "GenerateSecretString": Match.object_like(
+                {
+                    "SecretStringTemplate": json.dumps(
+                        {"username": "quire"}, separators=(",", ":")
+                    )
+                }
+            )
+        },
+    )
+    (subnet_group,) = synth.resources("Data", "AWS::RDS::DBSubnetGroup").values()
+    assert all(
+        "dataSubnet" in subnet["Fn::ImportValue"]
+        for subnet in subnet_group["Properties"]["SubnetIds"]
+    )
+
+
+def test_database_prod_is_protected_multi_az_and_backed_up(prod):
+    """Prod's database has deletion protection, multi-AZ and two weeks of backups."""
+    template = prod.template("Data")
+    template.has_resource_properties(
+        "AWS::RDS::DBInstance",
+        {"DeletionProtection": True, "MultiAZ": True, "BackupRetentionPeriod": 14},
+    )
+    template.has_resource("AWS::RDS::DBInstance", {"DeletionPolicy": "Retain"})
+
+
+def test_database_dev_is_cheap_and_snapshotted_on_delete(dev):
+    """Dev's database is single-AZ, unprotected, and snapshotted when deleted."""
+    template = dev.template("Data")
+    template.has_resource_properties(
+        "AWS::RDS::DBInstance",
+        {
+            "DeletionProtection": False,
+            "MultiAZ": False,
+            "DBInstanceClass": "db.t4g.micro",
+        },
+    )
+    template.has_resource("AWS::RDS::DBInstance", {"DeletionPolicy": "Snapshot"})
+
+
+# -- network -----------------------------------------------------------------
+
+
+def sg_ingress(synth, group_suffix: str) -> list[dict[str, Any]]:
+    """Return the ingress rules attached to the security group ``group_suffix``."""
+    raw = synth.raw("Network")["Resources"]
+    (group_id,) = [
+        key
+        for key, value in raw.items()
+        if value["Type"] == "AWS::EC2::SecurityGroup" and key.startswith(group_suffix)
+    ]
+    inline = raw[group_id]["Properties"].get("SecurityGroupIngress", [])
+    separate = [
+        value["Properties"]
+        for value in raw.values()
+        if value["Type"] == "AWS::EC2::SecurityGroupIngress"
+        and value["Properties"]["GroupId"] == {"Fn::GetAtt": [group_id, "GroupId"]}
+    ]
+    return inline + separate
+
+
+def test_security_groups_database_admits_only_the_tasks(dev):
+    """The database group has exactly one ingress rule: 5432 from the tasks."""
+    (rule,) = sg_ingress(dev, "DbSg")
+    assert rule["FromPort"] == rule["ToPort"] == 5432
+    assert rule["SourceSecurityGroupId"]["Fn::GetAtt"][0].startswith("TasksSg")
+
+
+def test_security_groups_tasks_admit_only_the_alb(dev):
+    """The tasks group has exactly one ingress rule: 8000 from the ALB."""
+    (rule,) = sg_ingress(dev, "TasksSg")
+    assert rule["FromPort"] == rule["ToPort"] == 8000
+    assert rule["SourceSecurityGroupId"]["Fn::GetAtt"][0].startswith("AlbSg")
+
+
+def test_security_groups_prod_alb_admits_only_cloudfront(prod):
+    """With the CloudFront prefix list configured, only it reaches the ALB."""
+    (rule,) = sg_ingress(prod, "AlbSg")
+    assert rule["SourcePrefixListId"] == "pl-3b927c52"
+    assert rule["FromPort"] == 443
+
+
+def test_vpc_dev_has_no_nat_and_prod_one(dev, prod):
+    """Dev saves the NAT gateway (public tasks); prod has one."""
+    assert dev.resources("Network", "AWS::EC2::NatGateway") == {}
+    assert len(prod.resources("Network", "AWS::EC2::NatGateway")) == 1
+    prod.template("Network").resource_count_is("AWS::EC2::Subnet", 6)
+    dev.template("Network").resource_count_is("AWS::EC2::Subnet", 4)
+
+
+# -- compute -----------------------------------------------------------------
+
+
+def test_task_environment_dev_wires_every_runtime_variable(dev):
+    """api and ai get every variable the runtime reads, and their QUIRE_SERVE."""
+    by_family = containers(dev)
+    for serve in ("api", "ai"):
+        env = environment(by_family[f"quire-dev-{serve}"])
+        assert env.keys() >= WIRED_ENV | {"DJANGO_SECRET_KEY_SECRET_ARN"}
+        assert env["QUIRE_SERVE"] == serve
+        assert env["REQUIRE_MIGRATED"] == "1"
+        assert env["DJANGO_SETTINGS_MODULE"] == "project.settings.production"
+        assert env["COGNITO_STAFF_GROUP"] == "staff"
+        assert env["AI_PROVIDERS"] == "openai,anthropic"
+        assert env["METRICS_NAMESPACE"] == "Quire/dev"
+        assert env["GUNICORN_KEEPALIVE"] == "135"
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_task_environment_any_stage_carries_no_secret_value(stage, request):
+    """Secrets travel by ARN (or ECS ``secrets``), never as plain values."""
+    for container in containers(request.getfixturevalue(stage)).values():
+        env = environment(container)
+        assert not SECRET_VALUE_NAMES & env.keys()
+        for name in (
+            "DATABASE_SECRET_ARN",
+            "AI_OPENAI_API_KEY_SECRET",
+            "AI_ANTHROPIC_API_KEY_SECRET",
+        ):
+            # A reference to a secret resource in the data stack, not a literal.
+            assert set(env[name]) == {"Fn::ImportValue"}, name
+        literals = [value for value in env.values() if isinstance(value, str)]
+        assert not any("resolve:secretsmanager" in value for value in literals)
+
+
+def test_task_secret_key_dev_goes_by_arn(dev):
+    """In ``arn`` mode the secret key's ARN is in the environment; no ECS secrets."""
+    for container in containers(dev).values():
+        assert "Secrets" not in container
+        ref = environment(container)["DJANGO_SECRET_KEY_SECRET_ARN"]
+        assert "DjangoSecretKey" in ref["Fn::ImportValue"]
+
+
+def test_task_secret_key_prod_ecs_mode_is_injected_by_ecs(prod):
+    """In ``ecs`` mode ECS resolves the secret key from Secrets Manager at start."""
+    for container in containers(prod).values():
+        secrets = {item["Name"]: item["ValueFrom"] for item in container["Secrets"]}
+        assert "DjangoSecretKey" in secrets["DJANGO_SECRET_KEY"]["Fn::ImportValue"]
+        assert "DJANGO_SECRET_KEY_SECRET_ARN" not in environment(container)
+
+
+def test_task_signing_key_prod_comes_from_the_operator_secret(prod):
+    """Signed downloads: key id and domain in env, the private key by ECS secret."""
+    for container in containers(prod).values():
+        secrets = {item["Name"]: item["ValueFrom"] for item in container["Secrets"]}
+        assert secrets["AWS_CLOUDFRONT_KEY"] == SIGNING_KEY_SECRET
+        env = environment(container)
+        assert env["AWS_S3_CUSTOM_DOMAIN"] == "quire.example.com"
+        # A Ref in the service stack, an import of it in the migration stack.
+        assert "DownloadSigningKey" in json.dumps(env["AWS_CLOUDFRONT_KEY_ID"])
+
+
+def test_task_role_dev_reads_only_named_secrets(dev):
+    """The task role may read the four app secrets by ARN, no wildcard."""
+    policies = dev.resources("Service", "AWS::IAM::Policy")
+    statements = [
+        statement
+        for policy in policies.values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if "secretsmanager:GetSecretValue" in statement["Action"]
+    ]
+    resources = [statement["Resource"] for statement in statements]
+    assert len(resources) == 4
+    assert "*" not in json.dumps(resources)
+
+
+def test_migrate_task_any_stage_runs_manage_py_migrate(dev):
+    """A one-off task definition runs the migrations with the same image and env."""
+    container = containers(dev)["quire-dev-migrate"]
+    assert container["Command"] == ["python", "manage.py", "migrate", "--noinput"]
+    assert "QUIRE_SERVE" not in environment(container)
+    assert environment(container).keys() >= WIRED_ENV
+    outputs = dev.raw("Network")["Outputs"]
+    assert "MigrateCommand" in outputs
+
+
+def test_containers_dev_stop_after_gunicorn_graceful_timeout(dev):
+    """ECS waits 30 s after SIGTERM: longer than gunicorn's 25 s graceful timeout."""
+    for family, container in containers(dev).items():
+        assert container["StopTimeout"] == 30, family
+        assert container["LogConfiguration"]["LogDriver"] == "awslogs"
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_task_definitions_any_stage_run_on_graviton(stage, request):
+    """Tasks run on ARM64 Fargate by default."""
+    synth = request.getfixturevalue(stage)
+    for short_name in ("Service", "Migration"):
+        synth.template(short_name).all_resources_properties(
+            "AWS::ECS::TaskDefinition",
+            {
+                "RuntimePlatform": {
+                    "CpuArchitecture": "ARM64",
+                    "OperatingSystemFamily": "LINUX",
+                },
+                "RequiresCompatibilities": ["FARGATE"],
+            },
+        )
+
+
+def test_target_groups_dev_check_readyz_and_drain_25s(dev):
+    """Both target groups health-check /readyz and drain for the graceful timeout."""
+    template = dev.template("Service")
+    template.resource_count_is("AWS::ElasticLoadBalancingV2::TargetGroup", 2)
+    template.all_resources_properties(
+        "AWS::ElasticLoadBalancingV2::TargetGroup",
+        {
+            "HealthCheckPath": "/readyz",
+            "HealthCheckIntervalSeconds": 10,
+            "HealthyThresholdCount": 2,
+            "UnhealthyThresholdCount": 2,
+            "Port": 8000,
+            "TargetType": "ip",
+            "TargetGroupAttributes": Match.array_with(
+                [{"Key": "deregistration_delay.timeout_seconds", "Value": "25"}]
+            ),
+        },
+    )
+
+
+def test_services_any_stage_roll_back_failed_deployments(dev):
+    """Both services use the deployment circuit breaker with rollback."""
+    template = dev.template("Service")
+    template.resource_count_is("AWS::ECS::Service", 2)
+    template.all_resources_properties(
+        "AWS::ECS::Service",
+        {
+            "DeploymentConfiguration": Match.object_like(
+                {
+                    "DeploymentCircuitBreaker": {"Enable": True, "Rollback": True},
+                    "MinimumHealthyPercent": 100,
+                }
+            ),
+            "LaunchType": "FARGATE",
+        },
+    )
+
+
+@pytest.mark.parametrize(
+    ("stage", "limits"),
+    [("dev", [(1, 2), (1, 2)]), ("prod", [(2, 6), (1, 4)])],
+)
+def test_autoscaling_any_stage_limits_and_policies(stage, limits, request):
+    """Each service scales within its limits on CPU and on requests per target."""
+    synth = request.getfixturevalue(stage)
+    targets = synth.resources("Service", "AWS::ApplicationAutoScaling::ScalableTarget")
+    found = sorted(
+        (t["Properties"]["MinCapacity"], t["Properties"]["MaxCapacity"])
+        for t in targets.values()
+    )
+    assert found == sorted(limits)
+    policies = synth.resources("Service", "AWS::ApplicationAutoScaling::ScalingPolicy")
+    metric_types = sorted(
+        p["Properties"]["TargetTrackingScalingPolicyConfiguration"][
+            "PredefinedMetricSpecification"
+        ]["PredefinedMetricType"]
+        for p in policies.values()
+    )
+    assert metric_types == sorted(
+        ["ECSServiceAverageCPUUtilization", "ALBRequestCountPerTarget"] * 2
+    )
+
+
+# -- load balancer and edge --------------------------------------------------
+
+
+def test_alb_dev_redirects_http_to_https(dev):
+    """Port 80 answers with a permanent redirect to HTTPS."""
+    dev.template("Service").has_resource_properties(
+        "AWS::ElasticLoadBalancingV2::Listener",
+        {
+            "Port": 80,
+            "DefaultActions": [
+                {
+                    "Type": "redirect",
+                    "RedirectConfig": {
+                        "Protocol": "HTTPS",
+                        "Port": "443",
+                        "StatusCode": "HTTP_301",
+                    },
+                }
+            ],
+        },
+    )
+
+
+def test_alb_dev_refuses_requests_without_the_origin_header(dev):
+    """HTTPS without CloudFront's header gets a fixed 403 JSON answer."""
+    dev.template("Service").has_resource_properties(
+        "AWS::ElasticLoadBalancingV2::Listener",
+        {
+            "Port": 443,
+            "Protocol": "HTTPS",
+            "DefaultActions": [
+                Match.object_like(
+                    {
+                        "Type": "fixed-response",
+                        "FixedResponseConfig": Match.object_like({"StatusCode": "403"}),
+                    }
+                )
+            ],
+        },
+    )
+
+
+def test_alb_dev_routes_ai_paths_to_the_ai_service(dev):
+    """The AI routes go to the ai target group before the catch-all api rule."""
+    rules = dev.resources("Service", "AWS::ElasticLoadBalancingV2::ListenerRule")
+    by_priority = {r["Properties"]["Priority"]: r["Properties"] for r in rules.values()}
+    ai_rule, api_rule = by_priority[10], by_priority[20]
+    assert ai_rule["Actions"][0]["TargetGroupArn"]["Ref"].startswith("AiTargets")
+    assert api_rule["Actions"][0]["TargetGroupArn"]["Ref"].startswith("ApiTargets")
+    paths = [c for c in ai_rule["Conditions"] if c["Field"] == "path-pattern"]
+    assert paths[0]["PathPatternConfig"]["Values"] == AI_PATHS
+    for rule in (ai_rule, api_rule):
+        (header,) = [c for c in rule["Conditions"] if c["Field"] == "http-header"]
+        assert header["HttpHeaderConfig"]["HttpHeaderName"] == "X-Origin-Verify"
+
+
+def test_alb_dev_idle_timeout_fits_ai_streams(dev):
+    """The ALB idle timeout is long enough for an AI stream's pauses."""
+    dev.template("Service").has_resource_properties(
+        "AWS::ElasticLoadBalancingV2::LoadBalancer",
+        {
+            "Scheme": "internet-facing",
+            "LoadBalancerAttributes": Match.array_with(
+                [{"Key": "idle_timeout.timeout_seconds", "Value": "120"}]
+            ),
+        },
+    )
+
+
+def test_distribution_dev_sends_api_and_admin_to_the_alb_uncached(dev):
+    """/api/* and /admin/* reach the ALB origin over HTTPS, never cached."""
+    (dist,) = dev.resources("Service", "AWS::CloudFront::Distribution").values()
+    config = dist["Properties"]["DistributionConfig"]
+    behaviors = {b["PathPattern"]: b for b in config["CacheBehaviors"]}
+    assert {"/api/*", "/admin/*", *AI_PATHS} <= behaviors.keys()
+    caching_disabled = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+    for path in ("/api/*", "/admin/*", *AI_PATHS):
+        assert behaviors[path]["CachePolicyId"] == caching_disabled
+        assert behaviors[path]["ViewerProtocolPolicy"] == "https-only"
+    for path in AI_PATHS:
+        assert behaviors[path]["Compress"] is False
+    (origin,) = config["Origins"]
+    assert origin["DomainName"] == "origin.dev.quire.example.com"
+    assert origin["CustomOriginConfig"]["OriginProtocolPolicy"] == "https-only"
+    assert origin["OriginCustomHeaders"][0]["HeaderName"] == "X-Origin-Verify"
+
+
+def test_distribution_prod_serves_downloads_from_bucket_with_signed_urls(prod):
+    """The download path reads the bucket through OAC and needs a signed URL."""
+    template = prod.template("Service")
+    template.resource_count_is("AWS::CloudFront::OriginAccessControl", 1)
+    template.resource_count_is("AWS::CloudFront::KeyGroup", 1)
+    (dist,) = prod.resources("Service", "AWS::CloudFront::Distribution").values()
+    config = dist["Properties"]["DistributionConfig"]
+    (download,) = [
+        b for b in config["CacheBehaviors"] if b["PathPattern"] == "/attachments/*"
+    ]
+    assert download["AllowedMethods"] == ["GET", "HEAD"]
+    assert download["TrustedKeyGroups"]
+    assert config["Aliases"] == ["quire.example.com"]
+    s3_origins = [o for o in config["Origins"] if "S3OriginConfig" in o]
+    assert s3_origins[0]["OriginAccessControlId"]
+
+
+def test_waf_prod_on_alb_and_dev_off(dev, prod):
+    """Prod attaches a web ACL (rate limit + managed rules) to the ALB; dev has none."""
+    dev.template("Service").resource_count_is("AWS::WAFv2::WebACL", 0)
+    template = prod.template("Service")
+    template.resource_count_is("AWS::WAFv2::WebACLAssociation", 1)
+    template.has_resource_properties(
+        "AWS::WAFv2::WebACL",
+        {
+            "Scope": "REGIONAL",
+            "Rules": Match.array_with(
+                [Match.object_like({"Name": "rate-limit-per-client"})]
+            ),
+        },
+    )
+
+
+def test_log_group_any_stage_has_retention(dev, prod):
+    """The container log group keeps logs for the stage's retention."""
+    dev.template("Service").has_resource_properties(
+        "AWS::Logs::LogGroup", {"LogGroupName": "/ecs/quire-dev", "RetentionInDays": 14}
+    )
+    prod.template("Service").has_resource_properties(
+        "AWS::Logs::LogGroup",
+        {"LogGroupName": "/ecs/quire-prod", "RetentionInDays": 90},
+    )
+
+
+# -- registry and identity ---------------------------------------------------
+
+
+def test_repository_dev_scans_on_push_with_lifecycle(dev):
+    """ECR scans each pushed image, keeps tags immutable and expires old images."""
+    dev.template("Registry").has_resource_properties(
+        "AWS::ECR::Repository",
+        {
+            "ImageScanningConfiguration": {"ScanOnPush": True},
+            "ImageTagMutability": "IMMUTABLE",
+            "LifecyclePolicy": {
+                "LifecyclePolicyText": Match.string_like_regexp("untagged")
+            },
+        },
+    )
+
+
+def test_user_pool_dev_email_sign_in_strong_passwords_optional_mfa(dev):
+    """Email sign-in, verified email, 12+ characters of four kinds, optional TOTP."""
+    dev.template("Identity").has_resource_properties(
+        "AWS::Cognito::UserPool",
+        {
+            "UsernameAttributes": ["email"],
+            "AutoVerifiedAttributes": ["email"],
+            "MfaConfiguration": "OPTIONAL",
+            "EnabledMfas": ["SOFTWARE_TOKEN_MFA"],
+            "Policies": {
+                "PasswordPolicy": Match.object_like(
+                    {
+                        "MinimumLength": 12,
+                        "RequireLowercase": True,
+                        "RequireUppercase": True,
+                        "RequireNumbers": True,
+                        "RequireSymbols": True,
+                    }
+                )
+            },
+        },
+    )
+
+
+def test_app_client_dev_has_no_secret_and_srp_refresh_flows(dev):
+    """The public app client has no secret and allows SRP and refresh only."""
+    dev.template("Identity").has_resource_properties(
+        "AWS::Cognito::UserPoolClient",
+        {
+            "GenerateSecret": False,
+            "ExplicitAuthFlows": ["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+            "PreventUserExistenceErrors": "ENABLED",
+        },
+    )
+
+
+def test_identity_dev_has_staff_group_and_ses_identity(dev):
+    """A ``staff`` group exists and the sender domain is an SES identity."""
+    template = dev.template("Identity")
+    template.has_resource_properties(
+        "AWS::Cognito::UserPoolGroup", {"GroupName": "staff"}
+    )
+    template.has_resource_properties(
+        "AWS::SES::EmailIdentity", {"EmailIdentity": "example.com"}
+    )
+
+
+# -- monitoring --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_alarms_any_stage_all_exist_and_notify_sns(stage, request):
+    """Every alarm exists and notifies the alarm topic on ALARM and OK."""
+    synth = request.getfixturevalue(stage)
+    alarms = synth.resources("Monitoring", "AWS::CloudWatch::Alarm")
+    names = {
+        a["Properties"]["AlarmName"].removeprefix(f"quire-{stage}-")
+        for a in alarms.values()
+    }
+    assert names == ALARMS
+    (topic_id,) = synth.resources("Monitoring", "AWS::SNS::Topic")
+    for alarm in alarms.values():
+        assert alarm["Properties"]["AlarmActions"] == [{"Ref": topic_id}]
+        assert alarm["Properties"]["OKActions"] == [{"Ref": topic_id}]
+
+
+def test_alarm_ai_spend_dev_sums_the_emf_namespace(dev):
+    """The AI spend alarm sums the app's EMF cost metric across dimensions."""
+    (alarm,) = [
+        a
+        for a in dev.resources("Monitoring", "AWS::CloudWatch::Alarm").values()
+        if a["Properties"]["AlarmName"] == "quire-dev-AiSpend"
+    ]
+    (query,) = alarm["Properties"]["Metrics"]
+    assert query["Expression"] == 'SELECT SUM("AICostUSD") FROM "Quire/dev"'
+
+
+def test_dashboard_dev_shows_latency_errors_tasks_db_and_ai(dev):
+    """The dashboard has the five graphs the on-call person needs."""
+    (dashboard,) = dev.resources("Monitoring", "AWS::CloudWatch::Dashboard").values()
+    body = json.dumps(dashboard["Properties"]["DashboardBody"])
+    for title in ("Latency", "5xx", "Tasks", "Database", "AI tokens"):
+        assert title in body
+
+
+def test_alarm_topic_prod_mails_the_configured_address(prod):
+    """Prod's alarm topic has the e-mail subscription from context."""
+    prod.template("Monitoring").has_resource_properties(
+        "AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": "ops@example.com"}
+    )
