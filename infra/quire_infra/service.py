@@ -340,9 +340,7 @@ class ServiceStack(Stack):
         # Paused: no task runs (first deploy before migrating, or a dev night).
         minimum = 0 if config.paused else getattr(config, f"{name}_min_tasks")
         maximum = getattr(config, f"{name}_max_tasks")
-        task_definition = self.task_definition(
-            name, cpu=cpu, memory=memory, serve=name
-        )
+        task_definition = self.task_definition(name, cpu=cpu, memory=memory, serve=name)
         service = ecs.FargateService(
             self,
             f"{name.capitalize()}Service",
