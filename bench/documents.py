@@ -1,0 +1,257 @@
+"""Benchmark the documents API against a bare Django view, under production gunicorn.
+
+Seeds N documents on PostgreSQL (default 10,000), starts gunicorn on loopback
+with the project's ``gunicorn.conf.py`` (2 sync workers), and measures with
+``wrk`` in one run: a bare ``JsonResponse`` view (the ceiling, routed only
+when ``DOCUMENTS_BENCH_CEILING=true``), an authenticated ``GET`` of one
+document (real local-issuer JWT, row read from PostgreSQL), a list page of 50,
+and a full-text search. Prints req/s and p50 latency, and both as ratios to
+the ceiling.
+
+Needs ``wrk`` (Debian/Ubuntu: ``apt-get install -y wrk``) and PostgreSQL on
+127.0.0.1:5432 (user ``postgres``, trust auth, or set ``--pg``). Every load
+run is bounded by ``--duration``. Example::
+
+    .venv/bin/python bench/documents.py --docs 10000 --duration 10
+    .venv/bin/python bench/documents.py --docs 100000 --only search
+"""
+
+import argparse
+import os
+import platform
+import random
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+USERS = 50  # other users owning the rest of the documents
+OWN_SHARE = 0.2  # the bench user owns this fraction of the documents
+SHARED_WITH_BENCH = 200  # others' documents shared with the bench user
+WORDS_PER_BODY = 200
+VOCABULARY = 5000
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--docs", type=int, default=10_000, help="documents to seed")
+    parser.add_argument("--duration", type=int, default=10, help="seconds per run")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--worker-class", default="sync")
+    parser.add_argument(
+        "--pg", default="postgres://postgres@127.0.0.1:5432", help="server URL"
+    )
+    parser.add_argument("--database", default="quire_bench_documents")
+    parser.add_argument("--query", default="", help="search query (default: picked)")
+    parser.add_argument(
+        "--only", choices=["ceiling", "get", "list", "search"], action="append"
+    )
+    args = parser.parse_args()
+    if not 1 <= args.duration <= 120:
+        parser.error("--duration must be 1..120 seconds")
+    if not 1 <= args.docs <= 1_000_000:
+        parser.error("--docs must be 1..1,000,000")
+    return args
+
+
+def _word(rank: int) -> str:
+    rng = random.Random(rank)
+    consonants, vowels = "bcdfghjklmnprstvz", "aeiou"
+    return "".join(
+        rng.choice(consonants) + rng.choice(vowels) for _ in range(2 + rank % 3)
+    )
+
+
+def setup_django(database_url: str) -> None:
+    os.environ["DATABASE_URL"] = database_url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings.local")
+    import django
+
+    django.setup()
+
+
+def seed(n_docs: int) -> tuple[str, str, str]:
+    """Create users and documents unless already there; return (token, doc id, query)."""
+    from django.core.management import call_command
+    from django.db import connection
+
+    from accounts import local_issuer
+    from accounts.models import User
+    from documents.models import Document, DocumentAccess
+
+    call_command("migrate", verbosity=0)
+    bench_user, _ = User.objects.get_or_create(
+        email="bench@example.com",
+        defaults={
+            "sub": local_issuer.sub_for_email("bench@example.com"),
+            "is_email_verified": True,
+            "display_name": "Bench",
+        },
+    )
+    words = [_word(rank) for rank in range(1, VOCABULARY + 1)]
+    weights = [1 / rank for rank in range(1, VOCABULARY + 1)]
+    if Document.objects.count() != n_docs:
+        print(f"seeding {n_docs} documents …", flush=True)
+        with connection.cursor() as cursor:
+            cursor.execute("TRUNCATE documents_document CASCADE")
+        others = []
+        for n in range(USERS):
+            email = f"other{n}@example.com"
+            user, _ = User.objects.get_or_create(
+                email=email,
+                defaults={"sub": local_issuer.sub_for_email(email)},
+            )
+            others.append(user)
+        rng = random.Random(42)
+        batch: list = []
+        created = 0
+        while created < n_docs:
+            owner = bench_user if rng.random() < OWN_SHARE else rng.choice(others)
+            body = " ".join(rng.choices(words, weights, k=WORDS_PER_BODY))
+            title = " ".join(rng.choices(words, weights, k=4)).capitalize()
+            batch.append(
+                Document(owner=owner, title=title, body=body, last_editor=owner)
+            )
+            created += 1
+            if len(batch) == 2000 or created == n_docs:
+                Document.objects.bulk_create(batch)
+                batch = []
+                print(f"  {created}/{n_docs}", end="\r", flush=True)
+        shared = Document.objects.exclude(owner=bench_user).order_by("?")[
+            :SHARED_WITH_BENCH
+        ]
+        DocumentAccess.objects.bulk_create(
+            DocumentAccess(
+                document=doc, user=bench_user, email=bench_user.email, role="editor"
+            )
+            for doc in shared
+        )
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+        print(flush=True)
+    doc = Document.objects.filter(owner=bench_user).order_by("pk").first()
+    token = local_issuer.issue_token(
+        sub=bench_user.sub, email=bench_user.email, ttl=3600
+    )
+    # A word of middling frequency: rank 300 of a Zipf vocabulary.
+    return token, str(doc.pk), words[299]
+
+
+def wait_ready(url: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise SystemExit(f"gunicorn did not answer {url} within {timeout}s")
+
+
+_UNIT = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def run_wrk(url: str, token: str, args: argparse.Namespace, duration: int) -> dict:
+    cmd = [
+        "wrk",
+        f"-t{args.threads}",
+        f"-c{args.connections}",
+        f"-d{duration}s",
+        "--timeout",
+        "10s",
+        "--latency",
+        "-H",
+        f"Authorization: Bearer {token}",
+        url,
+    ]
+    out = subprocess.run(
+        cmd, capture_output=True, text=True, timeout=duration + 30, check=True
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    value, unit = re.search(r"\s50%\s+([\d.]+)(us|ms|s)", out).groups()
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {
+        "rps": rps,
+        "p50_ms": float(value) * _UNIT[unit],
+        "non_2xx": int(errors.group(1)) if errors else 0,
+    }
+
+
+def main() -> None:
+    args = parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk not found: apt-get install -y wrk")
+    database_url = f"{args.pg}/{args.database}"
+    subprocess.run(
+        ["psql", args.pg + "/postgres", "-q", "-c", f"CREATE DATABASE {args.database}"],
+        capture_output=True,
+        check=False,
+    )
+    setup_django(database_url)
+    token, doc_id, word = seed(args.docs)
+    query = args.query or word
+    base = f"http://127.0.0.1:{args.port}"
+    targets = {
+        "ceiling": "/api/v1/bench/ceiling",
+        "get": f"/api/v1/documents/{doc_id}/",
+        "list": "/api/v1/documents/?page_size=50",
+        "search": f"/api/v1/documents/?q={query}&page_size=20",
+    }
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "DJANGO_SETTINGS_MODULE": "project.settings.local",
+        "DOCUMENTS_BENCH_CEILING": "true",
+        "WEB_CONCURRENCY": str(args.workers),
+        "GUNICORN_WORKER_CLASS": args.worker_class,
+        "GUNICORN_BIND": f"127.0.0.1:{args.port}",
+        "LOG_LEVEL": "warning",
+    }
+    server = subprocess.Popen(
+        [str(ROOT / ".venv/bin/gunicorn"), "-c", "gunicorn.conf.py", "project.wsgi"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    results: dict[str, dict] = {}
+    try:
+        wait_ready(base + targets["ceiling"])
+        for name in args.only or list(targets):
+            url = base + targets[name]
+            run_wrk(url, token, args, 2)  # warm up connections and caches
+            results[name] = run_wrk(url, token, args, args.duration)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+    ceiling = results.get("ceiling")
+    print(
+        f"\nmachine: {platform.machine()}, {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()}; docs={args.docs}; "
+        f"gunicorn {args.workers} {args.worker_class} workers; "
+        f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s; "
+        f"search q={query!r}"
+    )
+    print(f"{'endpoint':<10}{'req/s':>10}{'p50 ms':>10}{'×ceiling':>10}{'non-2xx':>9}")
+    for name, result in results.items():
+        ratio = f"{result['rps'] / ceiling['rps']:.2f}" if ceiling else "-"
+        print(
+            f"{name:<10}{result['rps']:>10.0f}{result['p50_ms']:>10.2f}"
+            f"{ratio:>10}{result['non_2xx']:>9}"
+        )
+
+
+if __name__ == "__main__":
+    main()
