@@ -66,19 +66,22 @@ def user_data(user) -> dict | None:
     return {"id": str(user.pk), "email": user.email, "display_name": user.display_name}
 
 
-def document_item_data(document: Document) -> dict:
-    """Return a document as it appears in lists (no body)."""
-    data = {
-        "id": str(document.pk),
-        "title": document.title,
-        "version": document.version,
-        "role": document.role,
-        "owner": user_data(document.owner),
-        "created_at": _ts(document.created_at),
-        "updated_at": _ts(document.updated_at),
-        "trashed_at": _ts(document.trashed_at),
+def document_item_data(row: dict) -> dict:
+    """Return a list row (from ``selectors.document_list``) as it appears in lists."""
+    return {
+        "id": str(row["id"]),
+        "title": row["title"],
+        "version": row["version"],
+        "role": row["role"],
+        "owner": {
+            "id": str(row["owner_id"]),
+            "email": row["owner__email"],
+            "display_name": row["owner__display_name"],
+        },
+        "created_at": _ts(row["created_at"]),
+        "updated_at": _ts(row["updated_at"]),
+        "trashed_at": _ts(row["trashed_at"]),
     }
-    return data
 
 
 def document_data(document: Document) -> dict:

@@ -131,11 +131,11 @@ class DocumentListCreateApi(BodyLimitMixin, APIView):
             page_size=params.get("page_size") or settings.DOCUMENTS_PAGE_SIZE,
         )
         results = []
-        for document in page.items:
-            item = document_item_data(document)
+        for row in page.items:
+            item = document_item_data(row)
             if q:
-                item["snippet"] = snippet_for(document.headline, q)
-                item["rank"] = round(float(document.rank), 6)
+                item["snippet"] = snippet_for(row["headline"], q)
+                item["rank"] = round(float(row["rank"]), 6)
             results.append(item)
         next_url = None
         if page.next_cursor:

@@ -193,3 +193,21 @@ def test_document_list_query_count_does_not_grow_with_page_size(
 
     assert len(small.json()["results"]) in (1, 2)
     assert len(large.json()["results"]) == 50
+
+
+def test_document_list_with_real_bearer_token(user, bearer_client):
+    """The list works through the real JWT authentication path."""
+    DocumentFactory(owner=user, title="mine")
+
+    response = bearer_client(user).get(URL)
+
+    assert response.status_code == 200
+    assert [r["title"] for r in response.json()["results"]] == ["mine"]
+
+
+def test_document_list_without_token_returns_401(api_client):
+    """No token, no documents: a 401 JSON error."""
+    response = api_client.get(URL)
+
+    assert response.status_code == 401
+    assert response.json()["code"] == "not_authenticated"
