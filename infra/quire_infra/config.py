@@ -8,6 +8,7 @@ stage block in the ``stages`` context overrides both.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -99,6 +100,7 @@ COMMON_DEFAULTS: dict[str, Any] = {
     "wafRateLimit": 2000,
     "enableExecuteCommand": False,
     "paused": False,
+    "cognitoDomainPrefix": None,
 }
 
 
@@ -165,6 +167,7 @@ class StageConfig:
     db_free_storage_alarm_gb: float
     enable_execute_command: bool
     paused: bool
+    cognito_domain_prefix: str | None
 
     @property
     def is_prod(self) -> bool:
@@ -246,6 +249,17 @@ def _validate(stage: str, values: dict[str, Any]) -> None:
             "signed CloudFront downloads need both cloudFrontPublicKeyPem and "
             "cloudFrontPrivateKeySecretArn (the secret holding the private key PEM)"
         )
+    prefix = values["cognito_domain_prefix"]
+    if prefix:
+        if not values["cloudfront_certificate_arn"]:
+            raise ConfigError(
+                "cognitoDomainPrefix (staff sign-in) needs cloudFrontCertificateArn: "
+                "the callback URL is on domainName"
+            )
+        if not re.fullmatch(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?", prefix) or any(
+            word in prefix for word in ("aws", "amazon", "cognito")
+        ):
+            raise ConfigError(f"cognitoDomainPrefix {prefix!r} is not a valid prefix")
     for name in values["ai_providers"]:
         if not name.replace("-", "").replace("_", "").isalnum():
             raise ConfigError(f"aiProviders: {name!r} is not a provider name")

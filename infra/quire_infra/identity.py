@@ -1,8 +1,9 @@
 """Identity and mail: the Cognito user pool, its app client, staff group, SES."""
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Duration, RemovalPolicy, SecretValue, Stack
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_route53 as route53
+from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_ses as ses
 from constructs import Construct
 
@@ -67,6 +68,11 @@ class IdentityStack(Stack):
             description="Quire staff: Django admin access",
         )
         self.staff_group_name = STAFF_GROUP
+        self.hosted_ui_domain: cognito.UserPoolDomain | None = None
+        self.admin_client: cognito.UserPoolClient | None = None
+        self.admin_client_secret: secretsmanager.Secret | None = None
+        if config.cognito_domain_prefix:
+            self._staff_sign_in(config)
 
         if config.hosted_zone_id and config.hosted_zone_name == config.sender_domain:
             # DKIM records are written into the zone, so the identity verifies itself.
@@ -84,3 +90,53 @@ class IdentityStack(Stack):
         )
         self.sender_domain = config.sender_domain
         self.from_email = f"Quire <no-reply@{config.sender_domain}>"
+
+    def _staff_sign_in(self, config: StageConfig) -> None:
+        """Add the hosted UI and the confidential client the admin signs in with.
+
+        The app (mozilla-django-oidc) reads ``COGNITO_DOMAIN``,
+        ``COGNITO_ADMIN_CLIENT_ID`` and ``COGNITO_ADMIN_CLIENT_SECRET``; the
+        client secret goes from Cognito into Secrets Manager at deploy time
+        (a resolved attribute, never in the template) and into the task
+        through ECS ``secrets``.
+        """
+        self.hosted_ui_domain = self.user_pool.add_domain(
+            "HostedUi",
+            cognito_domain=cognito.CognitoDomainOptions(
+                domain_prefix=config.cognito_domain_prefix
+            ),
+        )
+        base = f"https://{config.domain_name}"
+        self.admin_client = self.user_pool.add_client(
+            "AdminClient",
+            user_pool_client_name=f"{config.prefix}-admin",
+            generate_secret=True,
+            o_auth=cognito.OAuthSettings(
+                flows=cognito.OAuthFlows(authorization_code_grant=True),
+                scopes=[
+                    cognito.OAuthScope.OPENID,
+                    cognito.OAuthScope.EMAIL,
+                    cognito.OAuthScope.PROFILE,
+                ],
+                callback_urls=[f"{base}/oidc/callback/"],
+                logout_urls=[f"{base}/admin/login/"],
+            ),
+            supported_identity_providers=[
+                cognito.UserPoolClientIdentityProvider.COGNITO
+            ],
+            prevent_user_existence_errors=True,
+            enable_token_revocation=True,
+            access_token_validity=Duration.hours(1),
+            id_token_validity=Duration.hours(1),
+            refresh_token_validity=Duration.hours(12),
+        )
+        cfn_client = self.admin_client.node.default_child
+        self.admin_client_secret = secretsmanager.Secret(
+            self,
+            "AdminClientSecret",
+            secret_name=f"{config.prefix}/cognito-admin-client-secret",
+            description="Client secret of the admin sign-in app client",
+            secret_string_value=SecretValue.resource_attribute(
+                cfn_client.attr_client_secret
+            ),
+        )

@@ -204,6 +204,9 @@ class ServiceStack(Stack):
             # Signed download URLs on the CloudFront domain (django-storages).
             env["AWS_S3_CUSTOM_DOMAIN"] = self.public_host
             env["AWS_CLOUDFRONT_KEY_ID"] = self.download_key_id
+        if identity.hosted_ui_domain is not None and identity.admin_client is not None:
+            env["COGNITO_DOMAIN"] = identity.hosted_ui_domain.base_url()
+            env["COGNITO_ADMIN_CLIENT_ID"] = identity.admin_client.user_pool_client_id
         if config.secrets_injection == "arn":
             env["DJANGO_SECRET_KEY_SECRET_ARN"] = data.django_secret_key.secret_arn
         if serve is not None:
@@ -229,6 +232,10 @@ class ServiceStack(Stack):
         if self.config.secrets_injection == "ecs":
             secrets["DJANGO_SECRET_KEY"] = ecs.Secret.from_secrets_manager(
                 self.data.django_secret_key
+            )
+        if self.identity.admin_client_secret is not None:
+            secrets["COGNITO_ADMIN_CLIENT_SECRET"] = ecs.Secret.from_secrets_manager(
+                self.identity.admin_client_secret
             )
         if self.signing_key is not None:
             secrets["AWS_CLOUDFRONT_KEY"] = ecs.Secret.from_secrets_manager(

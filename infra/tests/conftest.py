@@ -83,4 +83,5 @@ def prod(tmp_path_factory: pytest.TempPathFactory) -> Synth:
         cloudFrontPrivateKeySecretArn=SIGNING_KEY_SECRET,
         cloudFrontPrefixListId="pl-3b927c52",
         secretsInjection="ecs",
+        cognitoDomainPrefix="quire-prod-example",
     )

@@ -83,6 +83,11 @@ def test_load_config_stage_from_context_is_used():
         ({"waf": "maybe"}, "true/false"),
         ({"cloudFrontPublicKeyPem": "-----BEGIN PUBLIC KEY-----"}, "both"),
         ({"aiProviders": ["open ai"]}, "not a provider name"),
+        ({"cognitoDomainPrefix": "quire"}, "needs cloudFrontCertificateArn"),
+        (
+            {"cognitoDomainPrefix": "my-cognito", "cloudFrontCertificateArn": "arn:x"},
+            "not a valid prefix",
+        ),
     ],
 )
 def test_load_config_unworkable_context_is_refused(values, message):

@@ -719,3 +719,38 @@ def test_alarm_topic_prod_mails_the_configured_address(prod):
     prod.template("Monitoring").has_resource_properties(
         "AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": "ops@example.com"}
     )
+
+
+def test_admin_client_prod_is_confidential_with_code_grant(prod):
+    """Staff sign-in: a client with a secret, code grant, callbacks on the domain."""
+    template = prod.template("Identity")
+    template.resource_count_is("AWS::Cognito::UserPoolDomain", 1)
+    template.has_resource_properties(
+        "AWS::Cognito::UserPoolClient",
+        {
+            "GenerateSecret": True,
+            "AllowedOAuthFlows": ["code"],
+            "AllowedOAuthFlowsUserPoolClient": True,
+            "CallbackURLs": ["https://quire.example.com/oidc/callback/"],
+            "LogoutURLs": ["https://quire.example.com/admin/login/"],
+        },
+    )
+    (secret,) = [
+        resource["Properties"]
+        for resource in prod.resources(
+            "Identity", "AWS::SecretsManager::Secret"
+        ).values()
+        if resource["Properties"]["Name"] == "quire-prod/cognito-admin-client-secret"
+    ]
+    # Resolved from the client at deploy time; no value in the template.
+    assert secret["SecretString"]["Fn::GetAtt"][1] == "ClientSecret"
+
+
+def test_task_admin_sign_in_prod_gets_domain_client_and_secret(prod):
+    """The task gets the hosted UI domain and client id, the secret by ECS."""
+    for container in containers(prod).values():
+        env = environment(container)
+        assert "amazoncognito.com" in json.dumps(env["COGNITO_DOMAIN"])
+        assert "AdminClient" in json.dumps(env["COGNITO_ADMIN_CLIENT_ID"])
+        secrets = {item["Name"]: item["ValueFrom"] for item in container["Secrets"]}
+        assert "AdminClientSecret" in json.dumps(secrets["COGNITO_ADMIN_CLIENT_SECRET"])
