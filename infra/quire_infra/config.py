@@ -39,6 +39,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "containerInsights": False,
         "waf": False,
         "aiMonthlyBudgetUsd": 20,
+        "aiHourlyTokensAlarm": 200_000,
     },
     "prod": {
         "natGateways": 1,
@@ -63,6 +64,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "containerInsights": True,
         "waf": True,
         "aiMonthlyBudgetUsd": 100,
+        "aiHourlyTokensAlarm": 2_000_000,
     },
 }
 
@@ -162,6 +164,7 @@ class StageConfig:
     waf: bool
     waf_rate_limit: int
     ai_monthly_budget_usd: float
+    ai_hourly_tokens_alarm: int
     p99_latency_seconds: float
     five_xx_rate_percent: float
     db_free_storage_alarm_gb: float

@@ -131,7 +131,24 @@ class MonitoringStack(Stack):
             evaluation_periods=1,
             description="AI provider spend is running far above the monthly budget",
         )
-        self._dashboard(service, data, error_rate)
+        # Works from the token counts the AI proxy writes today; a provider-
+        # independent brake when the cost metric is absent or mispriced.
+        ai_tokens = cloudwatch.MathExpression(
+            label="AI tokens (per hour)",
+            expression=insights_sum(
+                config.ai_tokens_metric_name, config.metrics_namespace
+            ),
+            period=Duration.hours(1),
+            using_metrics={},
+        )
+        self._alarm(
+            "AiTokenVolume",
+            ai_tokens,
+            threshold=config.ai_hourly_tokens_alarm,
+            evaluation_periods=1,
+            description="AI token volume in one hour is far above normal",
+        )
+        self._dashboard(service, data, error_rate, ai_tokens)
 
     def _alarm(
         self,
@@ -161,7 +178,11 @@ class MonitoringStack(Stack):
         return alarm
 
     def _dashboard(
-        self, service: ServiceStack, data: DataStack, error_rate: cloudwatch.IMetric
+        self,
+        service: ServiceStack,
+        data: DataStack,
+        error_rate: cloudwatch.IMetric,
+        ai_tokens: cloudwatch.IMetric,
     ) -> None:
         config = self.config
         five = Duration.minutes(5)
@@ -178,14 +199,6 @@ class MonitoringStack(Stack):
             tg.metrics.healthy_host_count(period=five, label=f"{name} healthy tasks")
             for name, tg in (("api", api.target_group), ("ai", ai.target_group))
         ]
-        ai_tokens = cloudwatch.MathExpression(
-            label="AI tokens",
-            expression=insights_sum(
-                config.ai_tokens_metric_name, config.metrics_namespace
-            ),
-            period=Duration.hours(1),
-            using_metrics={},
-        )
         dashboard = cloudwatch.Dashboard(
             self,
             "Dashboard",
@@ -230,6 +243,41 @@ class MonitoringStack(Stack):
                 left=[ai_tokens],
                 right=[self.alarms["AiSpend"].metric],
                 width=8,
+            ),
+        )
+        namespace = config.metrics_namespace
+        if not _NAME.match(namespace):  # pragma: no cover - insights_sum checked it
+            raise ValueError(namespace)
+        dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="5xx by route (app EMF)",
+                left=[
+                    cloudwatch.MathExpression(
+                        label="Errors5xx",
+                        expression=(
+                            f'SELECT SUM(Errors5xx) FROM "{namespace}" '  # noqa: S608
+                            "GROUP BY Route ORDER BY SUM() DESC LIMIT 10"
+                        ),
+                        period=five,
+                        using_metrics={},
+                    )
+                ],
+                width=12,
+            ),
+            cloudwatch.GraphWidget(
+                title="Slowest routes, average ms (app EMF)",
+                left=[
+                    cloudwatch.MathExpression(
+                        label="RequestLatency",
+                        expression=(
+                            f'SELECT AVG(RequestLatency) FROM "{namespace}" '  # noqa: S608
+                            "GROUP BY Route ORDER BY AVG() DESC LIMIT 10"
+                        ),
+                        period=five,
+                        using_metrics={},
+                    )
+                ],
+                width=12,
             ),
         )
         dashboard.add_widgets(

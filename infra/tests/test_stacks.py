@@ -49,6 +49,7 @@ ALARMS = {
     "DbFreeStorage",
     "DbCpu",
     "AiSpend",
+    "AiTokenVolume",
 }
 
 
@@ -706,11 +707,23 @@ def test_alarm_ai_spend_dev_sums_the_emf_namespace(dev):
     assert query["Expression"] == 'SELECT SUM("AICostUSD") FROM "Quire/dev"'
 
 
+def test_alarm_ai_tokens_dev_sums_what_the_ai_proxy_writes(dev):
+    """The token-volume alarm reads ``AITokens``, the name aiproxy records."""
+    (alarm,) = [
+        a
+        for a in dev.resources("Monitoring", "AWS::CloudWatch::Alarm").values()
+        if a["Properties"]["AlarmName"] == "quire-dev-AiTokenVolume"
+    ]
+    (query,) = alarm["Properties"]["Metrics"]
+    assert query["Expression"] == 'SELECT SUM("AITokens") FROM "Quire/dev"'
+    assert alarm["Properties"]["Threshold"] == 200_000
+
+
 def test_dashboard_dev_shows_latency_errors_tasks_db_and_ai(dev):
     """The dashboard has the five graphs the on-call person needs."""
     (dashboard,) = dev.resources("Monitoring", "AWS::CloudWatch::Dashboard").values()
     body = json.dumps(dashboard["Properties"]["DashboardBody"])
-    for title in ("Latency", "5xx", "Tasks", "Database", "AI tokens"):
+    for title in ("Latency", "5xx", "Tasks", "Database", "AI tokens", "by route"):
         assert title in body
 
 
