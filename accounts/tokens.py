@@ -86,17 +86,32 @@ class KeyStore:
 
     def get(self, kid: str) -> Any | None:
         """Return the public key for ``kid``, fetching the JWKS only when allowed."""
-        now = self.clock()
-        stale = self.fetched_at is None or now - self.fetched_at >= self.ttl
         key = self.keys.get(kid)
-        if key is not None and not stale:
+        if key is not None and not self._stale():
             return key
-        if self._may_fetch(now):
-            with self._lock:
-                # Another thread may have fetched while this one waited.
-                if self._may_fetch(self.clock()):
-                    self._fetch()
-        return self.keys.get(kid)
+        if key is not None:
+            # Known but past its TTL: refresh unless another thread already
+            # is, and keep using the known key meanwhile.
+            if not self._lock.acquire(blocking=False):
+                return key
+            try:
+                if not self._may_fetch(self.clock()):
+                    return key
+                self._fetch()
+            finally:
+                self._lock.release()
+            return self.keys.get(kid)
+        # Unknown kid: wait for a fetch in progress (first requests of a
+        # process), then fetch only if the interval allows it.
+        with self._lock:
+            key = self.keys.get(kid)
+            if key is None and self._may_fetch(self.clock()):
+                self._fetch()
+                key = self.keys.get(kid)
+        return key
+
+    def _stale(self) -> bool:
+        return self.fetched_at is None or self.clock() - self.fetched_at >= self.ttl
 
     def _may_fetch(self, now: float) -> bool:
         """Allow one fetch at start, then at most one per refetch interval."""
