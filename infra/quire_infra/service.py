@@ -425,6 +425,11 @@ class ServiceStack(Stack):
             self,
             "AlbCertificate",
             domain_name=config.origin_domain_name,
+            # CloudFront forwards the viewer's Host (domainName) when it has a
+            # certificate for it, and then checks the origin's against it.
+            subject_alternative_names=(
+                [config.domain_name] if config.cloudfront_certificate_arn else None
+            ),
             validation=acm.CertificateValidation.from_dns(self.zone),
         )
 
@@ -482,12 +487,21 @@ class ServiceStack(Stack):
             read_timeout=Duration.seconds(60),
             keepalive_timeout=Duration.seconds(60),
         )
+        # With a custom domain the app sees the viewer's Host, so the absolute
+        # URLs it builds (OIDC callbacks, admin links) name the public domain,
+        # not the origin. Without one, Host would be *.cloudfront.net, which
+        # no ALB certificate can match: the origin's name is sent instead.
+        viewer_policy = (
+            cloudfront.OriginRequestPolicy.ALL_VIEWER
+            if config.cloudfront_certificate_arn
+            else cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER
+        )
         dynamic = cloudfront.BehaviorOptions(
             origin=alb_origin,
             viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
             allowed_methods=cloudfront.AllowedMethods.ALLOW_ALL,
             cache_policy=cloudfront.CachePolicy.CACHING_DISABLED,
-            origin_request_policy=cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
+            origin_request_policy=viewer_policy,
             compress=True,
         )
         streaming = cloudfront.BehaviorOptions(
@@ -495,7 +509,7 @@ class ServiceStack(Stack):
             viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
             allowed_methods=cloudfront.AllowedMethods.ALLOW_ALL,
             cache_policy=cloudfront.CachePolicy.CACHING_DISABLED,
-            origin_request_policy=cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
+            origin_request_policy=viewer_policy,
             # Server-sent events must reach the client chunk by chunk.
             compress=False,
         )

@@ -569,6 +569,34 @@ def test_distribution_dev_sends_api_and_admin_to_the_alb_uncached(dev):
     assert origin["OriginCustomHeaders"][0]["HeaderName"] == "X-Origin-Verify"
 
 
+ALL_VIEWER = "216adef6-5c7f-47e4-b989-5492eafa07d3"
+ALL_VIEWER_EXCEPT_HOST = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
+
+
+def test_distribution_dev_without_domain_sends_the_origin_host(dev):
+    """On the cloudfront.net name the ALB sees Host: origin.<domain>."""
+    (dist,) = dev.resources("Service", "AWS::CloudFront::Distribution").values()
+    config = dist["Properties"]["DistributionConfig"]
+    assert (
+        config["DefaultCacheBehavior"]["OriginRequestPolicyId"]
+        == ALL_VIEWER_EXCEPT_HOST
+    )
+
+
+def test_distribution_prod_with_domain_forwards_the_viewer_host(prod):
+    """With a custom domain the app sees Host: <domain>; the ALB cert covers it."""
+    (dist,) = prod.resources("Service", "AWS::CloudFront::Distribution").values()
+    config = dist["Properties"]["DistributionConfig"]
+    assert config["DefaultCacheBehavior"]["OriginRequestPolicyId"] == ALL_VIEWER
+    prod.template("Service").has_resource_properties(
+        "AWS::CertificateManager::Certificate",
+        {
+            "DomainName": "origin.quire.example.com",
+            "SubjectAlternativeNames": ["quire.example.com"],
+        },
+    )
+
+
 def test_distribution_prod_serves_downloads_from_bucket_with_signed_urls(prod):
     """The download path reads the bucket through OAC and needs a signed URL."""
     template = prod.template("Service")
