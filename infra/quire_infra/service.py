@@ -354,7 +354,9 @@ class ServiceStack(Stack):
             service_name=f"{config.prefix}-{name}",
             cluster=self.cluster,
             task_definition=task_definition,
-            desired_count=minimum,
+            # Left out unless paused: a DesiredCount in the template would
+            # reset a scaled-out service to the minimum on every deploy.
+            desired_count=0 if config.paused else None,
             security_groups=[self.network.tasks_sg],
             vpc_subnets=self.network.task_subnets,
             assign_public_ip=config.task_subnets == "public",

@@ -439,6 +439,12 @@ def test_target_groups_dev_check_readyz_and_drain_25s(dev):
     )
 
 
+def test_services_dev_leave_desired_count_to_autoscaling(dev):
+    """No DesiredCount: a deploy must not scale a scaled-out service back in."""
+    for service in dev.resources("Service", "AWS::ECS::Service").values():
+        assert "DesiredCount" not in service["Properties"]
+
+
 def test_services_any_stage_roll_back_failed_deployments(dev):
     """Both services use the deployment circuit breaker with rollback."""
     template = dev.template("Service")
