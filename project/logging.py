@@ -264,6 +264,7 @@ def logging_config(level: str = "INFO") -> dict[str, Any]:
             "boto3": {**handler, "level": "WARNING"},
             "py.warnings": {**handler, "level": "WARNING"},
             "urllib3": {**handler, "level": "WARNING"},
+            "werkzeug": {**handler, "level": "WARNING"},
             "httpx": {**handler, "level": "WARNING"},
             "httpcore": {**handler, "level": "WARNING"},
         },

@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from accounts.views import jwks
 from project import health
@@ -21,6 +21,8 @@ urlpatterns = [
     path(".well-known/jwks.json", jwks, name="jwks"),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path(
+        "api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="docs"
+    ),
     path("admin/", admin.site.urls),
 ]

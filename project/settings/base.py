@@ -10,6 +10,8 @@ from pathlib import Path
 import environ
 
 from project.logging import logging_config
+from project.runtime import ecs_private_ips
+from project.secrets import database_from_secret, secret_key_from_secret
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(environ.Env().str("QUIRE_VAR_DIR", default=str(BASE_DIR / "var")))
@@ -21,7 +23,12 @@ if env.bool("DJANGO_READ_DOT_ENV_FILE", default=False):
 # --- Django core ---------------------------------------------------------------
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
+DJANGO_SECRET_KEY_SECRET_ARN = env.str("DJANGO_SECRET_KEY_SECRET_ARN", default="")
+if DJANGO_SECRET_KEY_SECRET_ARN:
+    SECRET_KEY = secret_key_from_secret(DJANGO_SECRET_KEY_SECRET_ARN)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
+# On ECS the ALB health-checks each task by its private IP (README, "Deploying").
+ALLOWED_HOSTS += ecs_private_ips(env.str("ECS_CONTAINER_METADATA_URI_V4", default=""))
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
@@ -36,6 +43,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "storages",
+    "csp",
+    "mozilla_django_oidc",
     "project",
     "accounts",
     "documents",
@@ -46,6 +55,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "project.middleware.request_log_middleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -77,13 +87,38 @@ TEMPLATES = [
 ]
 
 # --- Database ------------------------------------------------------------------
-DATABASES = {
-    "default": env.db_url(
-        "DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}"
-    ),
-}
+# DATABASE_SECRET_ARN (an RDS JSON secret, read once at start-up) wins over
+# DATABASE_URL; the secret's host/port/dbname may come from DATABASE_HOST,
+# DATABASE_PORT and DATABASE_NAME when it holds only the credentials.
+DATABASE_SECRET_ARN = env.str("DATABASE_SECRET_ARN", default="")
+if DATABASE_SECRET_ARN:
+    DATABASES = {
+        "default": database_from_secret(
+            DATABASE_SECRET_ARN,
+            defaults={
+                "host": env.str("DATABASE_HOST", default=""),
+                "port": env.str("DATABASE_PORT", default="5432"),
+                "dbname": env.str("DATABASE_NAME", default=""),
+            },
+        )
+    }
+else:
+    DATABASES = {
+        "default": env.db_url(
+            "DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}"
+        ),
+    }
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    _db_options = DATABASES["default"].setdefault("OPTIONS", {})
+    _db_options.setdefault(
+        "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5)
+    )
+    if env.str("DATABASE_SSLMODE", default=""):
+        _db_options["sslmode"] = env.str("DATABASE_SSLMODE")
+# Workers refuse to start while migrations are unapplied (project/runtime.py).
+REQUIRE_MIGRATED = env.bool("REQUIRE_MIGRATED", default=False)
 
 # --- I18N / time ---------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -255,10 +290,49 @@ AI_STALE_RESERVATION_SECONDS = env.int("AI_STALE_RESERVATION_SECONDS", default=9
 AI_DB_THREAD_SENSITIVE = env.bool("AI_DB_THREAD_SENSITIVE", default=False)
 
 # --- Email ---------------------------------------------------------------------
+# Console locally; production.py defaults to Amazon SES through django-ses.
 EMAIL_BACKEND = env.str(
     "DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"
 )
 DEFAULT_FROM_EMAIL = env.str("DJANGO_DEFAULT_FROM_EMAIL", default="quire@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+EMAIL_TIMEOUT = 10
+AWS_SES_REGION_NAME = env.str(
+    "AWS_SES_REGION_NAME", default=env.str("AWS_REGION", default="us-east-1")
+)
+AWS_SES_REGION_ENDPOINT = f"email.{AWS_SES_REGION_NAME}.amazonaws.com"
+# boto3's standard endpoint override, as for every other AWS client (moto).
+AWS_SES_REGION_ENDPOINT_URL = env.str(
+    "AWS_ENDPOINT_URL_SESV2",
+    default=env.str("AWS_ENDPOINT_URL", default=f"https://{AWS_SES_REGION_ENDPOINT}"),
+)
+AWS_SES_CONFIGURATION_SET = env.str("AWS_SES_CONFIGURATION_SET", default="") or None
+USE_SES_V2 = True
+# No GetSendQuota call before each message: services send one at a time.
+AWS_SES_AUTO_THROTTLE = None
+
+# --- Security headers (runtime) -----------------------------------------------
+# The admin and the API docs load scripts and styles only from this origin;
+# Swagger UI needs inline styles and data: images. API responses (JSON) are
+# never rendered, so the same policy costs them nothing.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        # Chrome applies form-action to the redirect after a POST (sign-out).
+        "form-action": ["'self'", *env.list("CSP_FORM_ACTION_EXTRA", default=[])],
+    },
+}
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
 
 # --- Logging, metrics, health (runtime) -----------------------------------------
 # One JSON object per line on stdout; see project/logging.py.
