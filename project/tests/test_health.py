@@ -94,6 +94,7 @@ def test_readyz_missing_bucket_answers_503_naming_storage(
     settings, api_client, moto_server
 ):
     """A bucket that does not exist (moto S3) makes /readyz say 503 for storage."""
+    settings.READYZ_TIMEOUT = 15  # a busy CI machine must not turn this into "timeout"
     _s3_storage(settings, moto_server, "quire-no-such-bucket")
     response = api_client.get("/readyz")
     assert response.status_code == 503
@@ -105,6 +106,7 @@ def test_readyz_existing_bucket_answers_ok(settings, api_client, moto_server):
     """An existing bucket on moto's S3 counts as reachable storage."""
     import boto3
 
+    settings.READYZ_TIMEOUT = 15  # a busy CI machine must not turn this into "timeout"
     boto3.client("s3", endpoint_url=moto_server).create_bucket(Bucket="quire-ready")
     _s3_storage(settings, moto_server, "quire-ready")
     response = api_client.get("/readyz")
