@@ -5,6 +5,7 @@ Built on django-cognito-jwt's ``JSONWebTokenAuthentication`` (its settings
 apply) with the stricter validator of :mod:`accounts.tokens`.
 """
 
+import logging
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
@@ -14,9 +15,22 @@ from rest_framework import exceptions
 from rest_framework.request import Request
 
 from accounts.models import User
-from accounts.tokens import TokenError, TokenValidator, get_validator
+from accounts.tokens import (
+    IssuerNotConfigured,
+    TokenError,
+    TokenValidator,
+    get_validator,
+)
+
+logger = logging.getLogger(__name__)
 
 REALM = "api"
+
+
+class SignInNotConfigured(exceptions.APIException):
+    status_code = 503
+    default_detail = _("Sign-in is not configured on this server.")
+    default_code = "auth_not_configured"
 
 
 class CognitoAuthentication(JSONWebTokenAuthentication):
@@ -40,6 +54,9 @@ class CognitoAuthentication(JSONWebTokenAuthentication):
             user = user_authenticate(claims=claims, token=token)
         except TokenError as exc:
             self._fail(request, exc)
+        except IssuerNotConfigured as exc:
+            logger.error("Cognito sign-in is missing settings: %s", exc)
+            raise SignInNotConfigured from None
         return user, claims
 
     def _fail(self, request: Request, exc: TokenError) -> None:

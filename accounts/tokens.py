@@ -40,6 +40,10 @@ class TokenError(Exception):
         self.code = code
 
 
+class IssuerNotConfigured(Exception):
+    """Cognito is the issuer but a required setting is empty."""
+
+
 JwksLoader = Callable[[], dict[str, Any]]
 
 
@@ -145,14 +149,39 @@ class IssuerConfig:
 
 
 class TokenValidator:
-    """Check a JWT's algorithm, key, signature, issuer, times and audience."""
+    """Check a JWT's algorithm, key, signature, issuer, times and audience.
+
+    Tokens that passed are remembered (bounded, until their ``exp``) so that a
+    client's next requests skip the RSA verification; a remembered token is
+    still refused once its key leaves the JWKS or it expires.
+    """
+
+    cache_size = 4096
 
     def __init__(self, config: IssuerConfig, keystore: KeyStore) -> None:
         self.config = config
         self.keystore = keystore
+        self._verified: dict[str, tuple[str, float, dict[str, Any]]] = {}
+        self._verified_lock = threading.Lock()
 
     def validate(self, token: str) -> dict[str, Any]:
         """Return the verified claims of ``token`` or raise :class:`TokenError`."""
+        hit = self._verified.get(token)
+        if hit is not None:
+            kid, expires_at, claims = hit
+            if time.time() < expires_at and self.keystore.get(kid) is not None:
+                return dict(claims)
+            with self._verified_lock:
+                self._verified.pop(token, None)
+        claims, kid = self._validate(token)
+        with self._verified_lock:
+            while len(self._verified) >= self.cache_size:
+                self._verified.pop(next(iter(self._verified)), None)
+            expires_at = float(claims["exp"]) + self.config.leeway
+            self._verified[token] = (kid, expires_at, dict(claims))
+        return claims
+
+    def _validate(self, token: str) -> tuple[dict[str, Any], str]:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
@@ -186,7 +215,7 @@ class TokenValidator:
         self._check_client(claims)
         if not isinstance(claims.get("sub"), str) or not claims["sub"]:
             raise TokenError(_("The token has no subject."))
-        return claims
+        return claims, kid
 
     def _check_client(self, claims: dict[str, Any]) -> None:
         use = claims.get("token_use")
@@ -239,6 +268,13 @@ def get_validator() -> TokenValidator:
             return local_issuer.jwks()
 
     else:
+        missing = [
+            name
+            for name in ("COGNITO_AWS_REGION", "COGNITO_USER_POOL", "COGNITO_AUDIENCE")
+            if not getattr(settings, name)
+        ]
+        if missing:
+            raise IssuerNotConfigured(", ".join(missing))
         issuer = cognito_issuer()
         url = settings.COGNITO_JWKS_URL or f"{issuer}/.well-known/jwks.json"
         clients = list(settings.COGNITO_AUDIENCE)

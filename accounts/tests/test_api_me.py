@@ -274,3 +274,25 @@ def test_me_sign_out_later_token_works(user, bearer_client, bearer_for):
     token = bearer_for(user, issued_at=later)
     response = APIClient().get(ME, HTTP_AUTHORIZATION=f"Bearer {token}")
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"COGNITO_USER_POOL": "us-east-1_x", "COGNITO_AUDIENCE": []},
+        {"LOCAL_ISSUER_ENABLED": False},
+    ],
+)
+def test_me_get_incomplete_cognito_settings_returns_503(
+    settings, user, bearer_for, overrides
+):
+    """Cognito switched on but incomplete answers 503, without any fetch."""
+    token = bearer_for(user)
+    for name, value in overrides.items():
+        setattr(settings, name, value)
+    response = APIClient().get(ME, HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.status_code == 503
+    assert response.json() == {
+        "detail": "Sign-in is not configured on this server.",
+        "code": "auth_not_configured",
+    }

@@ -302,6 +302,31 @@ def test_forgery_kid_flood_after_interval_allows_one_refetch(
     assert jwks_server.hits == 2
 
 
+def test_forgery_remembered_token_refused_after_key_removed(pool_key, jwks_server):
+    """A token accepted before is refused once its key leaves the JWKS."""
+    token = _sign(_claims(), pool_key)
+    assert _get_me(token).status_code == 200
+    jwks_server.document = {"keys": []}
+    store = get_validator().keystore
+    store.fetched_at -= 3601  # past the TTL
+    store.last_attempt_at -= 3601
+    response = _get_me(token)
+    assert response.status_code == 401
+    assert response.json()["code"] == "token_invalid"
+    assert jwks_server.hits == 2
+
+
+def test_forgery_remembered_token_expires(pool_key):
+    """A remembered token is refused once it expires (plus the leeway)."""
+    now = int(time.time())
+    token = _sign(_claims(exp=now - 27), pool_key)  # inside the 30 s leeway
+    assert _get_me(token).status_code == 200
+    time.sleep(3.5)
+    response = _get_me(token)
+    assert response.status_code == 401
+    assert response.json()["code"] == "token_expired"
+
+
 def test_forgery_jwks_unreachable_refuses_with_401(settings, pool_key):
     """If the JWKS cannot be fetched the token is refused, not a 500."""
     settings.COGNITO_JWKS_URL = "http://127.0.0.1:9/nothing"
