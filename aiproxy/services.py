@@ -503,6 +503,11 @@ async def completion_create(*, call: PreparedCall) -> dict[str, Any]:
     provider = await _provider(call)
     try:
         result = await provider.complete(call.request)
+    except ProviderNotConfigured:
+        await _settle(
+            call, status=Status.ERROR, usage=Usage(0, 0), error_code="ai_not_configured"
+        )
+        raise _not_configured() from None
     except UpstreamError as exc:
         status, code, error = _upstream_failure(exc)
         await _settle(call, status=status, usage=Usage(0, 0), error_code=code)
@@ -536,6 +541,12 @@ async def completion_stream(
     deltas = provider.stream(call.request)
     try:
         first = await anext(deltas, None)
+    except ProviderNotConfigured:
+        await deltas.aclose()
+        await _settle(
+            call, status=Status.ERROR, usage=Usage(0, 0), error_code="ai_not_configured"
+        )
+        raise _not_configured() from None
     except UpstreamError as exc:
         await deltas.aclose()
         status, code, error = _upstream_failure(exc)
