@@ -13,6 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -106,8 +107,19 @@ def _json_body(request: HttpRequest) -> Any:
         ) from None
 
 
-def _sse(events: AsyncIterator[bytes]) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(events, content_type="text/event-stream")
+async def _sse(
+    request: HttpRequest, events: AsyncIterator[bytes]
+) -> StreamingHttpResponse:
+    """Return the SSE response; under WSGI, the stream read to its end first.
+
+    A WSGI server would consume an async iterator on another event loop than
+    the one holding the upstream connection, so there the events are
+    gathered here (no streaming; serve the AI routes on ASGI to stream).
+    """
+    content: Any = events
+    if not isinstance(request, ASGIRequest):
+        content = [event async for event in events]
+    response = StreamingHttpResponse(content, content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"  # proxies must not buffer the stream
     return response
@@ -149,7 +161,7 @@ class ChatCompletionApi(AsyncApiView):
             events = await completion_stream(
                 call=call, include_usage=params.include_usage
             )
-            return _sse(events)
+            return await _sse(request, events)
         return JsonResponse(await completion_create(call=call))
 
 
@@ -285,7 +297,8 @@ class DocumentActionApi(AsyncApiView):
             action=action,
         )
         if params.stream:
-            return _sse(await completion_stream(call=call, include_usage=True))
+            events = await completion_stream(call=call, include_usage=True)
+            return await _sse(request, events)
         answer = await completion_create(call=call)
         choice = answer["choices"][0]
         return JsonResponse(

@@ -34,7 +34,7 @@ _SECRETISH = re.compile(
     r"(sk-[A-Za-z0-9_\-]{6,}|Bearer\s+\S+|[A-Za-z0-9_\-]{32,}|AKIA[0-9A-Z]{12,})"
 )
 MAX_MESSAGE_CHARS = 200
-RETRY_STATUSES = {408, 409, 425, 429, 500, 502, 503, 504}
+RETRY_STATUSES = {408, 425, 429, 500, 502, 503, 504}
 
 
 def sanitise(message: str, *, secrets: tuple[str, ...] = ()) -> str:
@@ -123,11 +123,19 @@ class OpenAICompatProvider:
             return _Retryable(error)
         return error
 
-    def _transport_error(self, exc: httpx.HTTPError) -> _Retryable:
+    def _transport_error(self, exc: httpx.HTTPError) -> Any:
+        """Map a transport failure; retry only if the request never got through.
+
+        A read timeout or a dropped response may come after the upstream
+        started (and billed) a generation, so it is not retried.
+        """
+        if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout):
+            return _Retryable(UpstreamTimeout("Upstream connect timed out."))
         if isinstance(exc, httpx.TimeoutException):
-            kind = "connect" if isinstance(exc, httpx.ConnectTimeout) else "read"
-            return _Retryable(UpstreamTimeout(f"Upstream {kind} timed out."))
-        return _Retryable(UpstreamError("Upstream could not be reached."))
+            return UpstreamTimeout("Upstream read timed out.")
+        if isinstance(exc, httpx.ConnectError):
+            return _Retryable(UpstreamError("Upstream could not be reached."))
+        return UpstreamError("Upstream connection failed.")
 
     # -- the two calls ---------------------------------------------------------
 
@@ -235,14 +243,11 @@ class OpenAICompatProvider:
                             yield StreamDelta(content=content)
         except httpx.HTTPError as exc:
             error = self._transport_error(exc)
-            if started:
-                raise error.error from None
+            if isinstance(error, _Retryable) and started:
+                error = error.error
             raise error from None
         if not done and finish is None:
-            error = UpstreamError("Upstream closed the stream early.")
-            if started:
-                raise error
-            raise _Retryable(error)
+            raise UpstreamError("Upstream closed the stream early.")
         yield StreamDelta(finish_reason=finish or "stop", usage=usage)
 
     async def aclose(self) -> None:

@@ -75,14 +75,45 @@ def sdk(live, user, bearer_for) -> Callable[..., openai.OpenAI]:
     return make
 
 
-def _wait_settled(timeout: float = 3.0) -> UsageRecord:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        record = UsageRecord.objects.order_by("-created_at").first()
-        if record and record.status != UsageRecord.Status.PENDING:
-            return record
-        time.sleep(0.02)
-    raise AssertionError("the request was never settled")
+class _SettleWatcher(logging.Handler):
+    """Count settled requests from the service's log line (no DB polling).
+
+    Polling the ledger would read while the server writes, which SQLite's
+    shared in-memory test database answers with "table is locked".
+    """
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.INFO)
+        self.count = 0
+        self.condition = threading.Condition()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.getMessage().startswith("ai request "):
+            with self.condition:
+                self.count += 1
+                self.condition.notify_all()
+
+    def wait(self, count: int, timeout: float) -> bool:
+        with self.condition:
+            return self.condition.wait_for(lambda: self.count >= count, timeout)
+
+
+@pytest.fixture
+def settled() -> Iterator[Callable[..., UsageRecord]]:
+    """Return ``settled(n=1)``: wait for n settlements, return the newest row."""
+    watcher = _SettleWatcher()
+    service_logger = logging.getLogger("aiproxy.services")
+    level = service_logger.level
+    service_logger.setLevel(logging.INFO)
+    service_logger.addHandler(watcher)
+
+    def wait(count: int = 1, timeout: float = 5.0) -> UsageRecord:
+        assert watcher.wait(count, timeout), "the request was never settled"
+        return UsageRecord.objects.order_by("-created_at").first()
+
+    yield wait
+    service_logger.removeHandler(watcher)
+    service_logger.setLevel(level)
 
 
 def test_live_sdk_models_list(sdk):
@@ -92,7 +123,7 @@ def test_live_sdk_models_list(sdk):
     assert "gpt-live" in ids
 
 
-def test_live_sdk_completion(sdk, user, openai_upstream):
+def test_live_sdk_completion(settled, sdk, user, openai_upstream):
     """The SDK's non-streamed completion works unchanged through the proxy."""
     AIModelFactory(name="gpt-live", provider="fake", upstream_model="up-live")
     answer = sdk().chat.completions.create(
@@ -101,10 +132,10 @@ def test_live_sdk_completion(sdk, user, openai_upstream):
     assert answer.choices[0].message.content == "Hello, this is the fake upstream."
     assert answer.usage.total_tokens == 20
     assert openai_upstream.requests[0]["body"]["model"] == "up-live"
-    assert _wait_settled().status == "ok"
+    assert settled().status == "ok"
 
 
-def test_live_sdk_stream_with_usage(sdk, user):
+def test_live_sdk_stream_with_usage(settled, sdk, user):
     """The SDK's stream yields the text and a final usage chunk; then settled."""
     AIModelFactory(name="gpt-live", provider="fake")
     stream = sdk().chat.completions.create(
@@ -117,7 +148,7 @@ def test_live_sdk_stream_with_usage(sdk, user):
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert text == "Hello, this is the fake upstream."
     assert chunks[-1].usage.completion_tokens == 8
-    record = _wait_settled()
+    record = settled()
     assert (record.status, record.completion_tokens, record.is_stream) == (
         "ok",
         8,
@@ -150,7 +181,7 @@ def test_live_sdk_quota_exceeded_rate_limit_error(sdk, user):
 
 
 def test_live_client_disconnect_cancels_upstream_and_settles(
-    live, user, bearer_for, openai_upstream
+    settled, live, user, bearer_for, openai_upstream
 ):
     """A client leaving mid-stream cancels the upstream; only output is charged."""
     AIModelFactory(name="gpt-live", provider="fake")
@@ -178,7 +209,7 @@ def test_live_client_disconnect_cancels_upstream_and_settles(
                 break
     assert openai_upstream.cancelled.wait(5)
     assert not openai_upstream.finished.is_set()
-    record = _wait_settled()
+    record = settled()
     assert record.status == "cancelled"
     assert 0 < record.completion_tokens < 300
     counter = QuotaCounter.objects.get(user=user)
@@ -187,7 +218,7 @@ def test_live_client_disconnect_cancels_upstream_and_settles(
 
 
 def test_live_upstream_cut_mid_stream_error_event_and_partial_charge(
-    sdk, user, openai_upstream
+    settled, sdk, user, openai_upstream
 ):
     """An upstream dropping mid-stream ends the stream with an error; output is charged."""
     AIModelFactory(name="gpt-live", provider="fake")
@@ -205,7 +236,7 @@ def test_live_upstream_cut_mid_stream_error_event_and_partial_charge(
     with pytest.raises(openai.APIError):
         consume()
     assert "".join(received) == "Hello, this is"
-    record = _wait_settled()
+    record = settled()
     assert (record.status, record.error_code) == ("error", "upstream_error")
     assert record.completion_tokens == 4  # "Hello" "," " this" " is", counted here
     assert QuotaCounter.objects.get(user=user).reserved_tokens == 0
@@ -228,7 +259,9 @@ def test_live_upstream_failure_before_output_502_nothing_charged(
     assert (counter.reserved_tokens, counter.used_tokens) == (0, 0)
 
 
-def test_live_no_prompt_or_key_in_logs(sdk, user, openai_upstream, caplog, capfd):
+def test_live_no_prompt_or_key_in_logs(
+    settled, sdk, user, openai_upstream, caplog, capfd
+):
     """Neither the prompt, the answer, the bearer token nor the key is logged."""
     caplog.set_level(logging.DEBUG)
     AIModelFactory(name="gpt-live", provider="fake")
@@ -250,7 +283,7 @@ def test_live_no_prompt_or_key_in_logs(sdk, user, openai_upstream, caplog, capfd
         client.chat.completions.create(
             model="gpt-live", messages=[{"role": "user", "content": SECRET_PROMPT}]
         )
-    _wait_settled()
+    settled(3)
     out, err = capfd.readouterr()
     logged = caplog.text + out + err
     assert "ai request model=gpt-live" in logged

@@ -26,7 +26,10 @@ async def _read(content) -> list[bytes]:
 
 def _sse_events(response) -> list:
     """Return the ``data:`` payloads of a streamed (async) response."""
-    raw = b"".join(async_to_sync(_read)(response.streaming_content)).decode()
+    content = response.streaming_content
+    if hasattr(content, "__aiter__"):
+        content = async_to_sync(_read)(content)
+    raw = b"".join(content).decode()
     return [line[6:] for line in raw.split("\n\n") if line.startswith("data: ")]
 
 
@@ -114,6 +117,21 @@ def test_chat_completion_mock_stream_sse_with_usage_and_done(auth_client, user):
         usage["prompt_tokens"],
         usage["completion_tokens"],
     )
+
+
+def test_chat_completion_openai_stream_through_wsgi_is_whole(auth_client, user):
+    """Under WSGI (the test client) an OpenAI-compatible stream arrives whole."""
+    AIModelFactory(name="gpt-test", provider="fake")
+    response = _post(
+        auth_client, {"model": "gpt-test", "messages": MESSAGES, "stream": True}
+    )
+    events = _sse_events(response)
+    assert events[-1] == "[DONE]"
+    text = "".join(
+        json.loads(e)["choices"][0]["delta"].get("content", "") for e in events[:-1]
+    )
+    assert text == "Hello, this is the fake upstream."
+    assert UsageRecord.objects.get().status == "ok"
 
 
 def test_chat_completion_stream_without_include_usage_no_usage_chunk(auth_client):

@@ -1,0 +1,69 @@
+"""The AI admin pages."""
+
+from django.core.management import call_command
+
+import pytest
+
+from accounts.tests.factories import UserFactory
+from aiproxy.adapters.base import Usage
+from aiproxy.services import quota_reserve, quota_settle
+from aiproxy.tests.factories import AIModelFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def staff_client(client):
+    staff = UserFactory(is_staff=True, is_superuser=True)
+    client.force_login(staff)
+    return client
+
+
+def _settled(user, model, usage: Usage) -> None:
+    reservation = quota_reserve(user=user, model=model, tokens_needed=100)
+    quota_settle(reservation=reservation, status="ok", usage=usage)
+
+
+def test_admin_ledger_per_user_totals(staff_client):
+    """The ledger list shows each user's requests, tokens and cost."""
+    model = AIModelFactory()
+    alice = UserFactory(email="alice@example.com")
+    _settled(alice, model, Usage(10, 5))
+    _settled(alice, model, Usage(1, 1))
+    response = staff_client.get("/admin/aiproxy/usagerecord/")
+    assert response.status_code == 200
+    totals = response.context_data["user_totals"]
+    assert totals[0]["user__email"] == "alice@example.com"
+    assert (totals[0]["requests"], totals[0]["tokens"]) == (2, 17)
+    assert b"ai-user-totals" in response.content
+
+
+def test_admin_ledger_filter_by_status_and_user(staff_client):
+    """The ledger filters by status and user."""
+    model = AIModelFactory()
+    user = UserFactory()
+    _settled(user, model, Usage(1, 1))
+    response = staff_client.get(
+        f"/admin/aiproxy/usagerecord/?status__exact=ok&user__id__exact={user.pk}"
+    )
+    assert response.status_code == 200
+    assert response.context_data["cl"].result_count == 1
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/admin/aiproxy/aimodel/",
+        "/admin/aiproxy/aimodel/add/",
+        "/admin/aiproxy/userquota/",
+    ],
+)
+def test_admin_catalogue_and_quota_pages_load(staff_client, url):
+    """The catalogue and quota pages answer 200."""
+    assert staff_client.get(url).status_code == 200
+
+
+def test_ai_release_stale_command_runs(capsys):
+    """The release command reports how many reservations it released."""
+    call_command("ai_release_stale")
+    assert "Released 0 stale AI reservation(s)." in capsys.readouterr().out
