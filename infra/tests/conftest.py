@@ -85,3 +85,17 @@ def prod(tmp_path_factory: pytest.TempPathFactory) -> Synth:
         secretsInjection="ecs",
         cognitoDomainPrefix="quire-prod-example",
     )
+
+
+@pytest.fixture(scope="session")
+def dev_variant(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+    """Dev with the other switch positions: paused, x86, private tasks, 2 NATs."""
+    return synthesize(
+        "dev",
+        tmp_path_factory.mktemp("cdk-dev-variant"),
+        paused="true",
+        cpuArchitecture="x86_64",
+        taskSubnets="private",
+        natGateways="2",
+        aiProviders="openai,bedrock",
+    )

@@ -10,7 +10,7 @@ CFN_LINT = Path(sys.executable).with_name("cfn-lint")
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("stage", ["dev", "prod"])
+@pytest.mark.parametrize("stage", ["dev", "prod", "dev_variant"])
 def test_cfn_lint_stage_templates_have_no_findings(stage, request):
     """cfn-lint (errors, warnings and informational) finds nothing to report."""
     synth = request.getfixturevalue(stage)
