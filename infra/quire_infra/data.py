@@ -56,10 +56,17 @@ class DataStack(Stack):
             publicly_accessible=False,
             multi_az=config.db_multi_az,
             database_name=DB_NAME,
-            # Generated into Secrets Manager as JSON (username, password, host,
-            # port, dbname); the task gets the secret's ARN, never the password.
-            credentials=rds.Credentials.from_generated_secret(
-                DB_USER, secret_name=f"{config.prefix}/database"
+            # Generated into Secrets Manager as JSON (username, password,
+            # dbname; the attachment adds host, port, engine); the task gets
+            # the secret's ARN, never the password.
+            credentials=rds.Credentials.from_secret(
+                rds.DatabaseSecret(
+                    self,
+                    "DatabaseSecret",
+                    username=DB_USER,
+                    dbname=DB_NAME,
+                    secret_name=f"{config.prefix}/database",
+                )
             ),
             storage_encrypted=True,
             storage_type=rds.StorageType.GP3,

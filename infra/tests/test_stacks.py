@@ -221,8 +221,10 @@ def test_database_any_stage_is_private_and_encrypted(stage, request):
         {
             "GenerateSecretString": Match.object_like(
                 {
+                    # The app needs dbname in the secret (host and port are
+                    # added by the instance attachment).
                     "SecretStringTemplate": json.dumps(
-                        {"username": "quire"}, separators=(",", ":")
+                        {"username": "quire", "dbname": "quire"}, separators=(",", ":")
                     )
                 }
             )
