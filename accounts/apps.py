@@ -4,3 +4,7 @@ from django.apps import AppConfig
 class AccountsConfig(AppConfig):
     name = "accounts"
     verbose_name = "Accounts"
+
+    def ready(self) -> None:
+        """Register the OpenAPI description of the bearer authentication."""
+        from accounts import schema  # noqa: F401

@@ -2,6 +2,7 @@
 
 from django.http import Http404, HttpRequest, JsonResponse
 
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
@@ -39,10 +40,12 @@ class MeApi(APIView):
 
     OutputSerializer = ProfileOutputSerializer
 
+    @extend_schema(responses=ProfileOutputSerializer)
     def get(self, request):
         """Return the caller's profile."""
         return Response(user_profile(user=request.user))
 
+    @extend_schema(request=InputSerializer, responses=ProfileOutputSerializer)
     def patch(self, request):
         """Change the display name; the email comes from Cognito and is read-only."""
         incoming = self.InputSerializer(data=request.data)
@@ -50,6 +53,7 @@ class MeApi(APIView):
         user = user_update_profile(user=request.user, **incoming.validated_data)
         return Response(user_profile(user=user))
 
+    @extend_schema(responses={204: OpenApiResponse(description="Deleted.")})
     def delete(self, request):
         """Delete the account and everything it owns."""
         user_delete(user=request.user)
@@ -61,6 +65,11 @@ class MeExportApi(APIView):
 
     permission_classes = [IsAuthenticated]
 
+    @extend_schema(
+        responses=OpenApiResponse(
+            description="`profile` plus one key per contributing app."
+        )
+    )
     def get(self, request):
         """Return the export."""
         return Response(user_export(user=request.user))
@@ -71,6 +80,9 @@ class MeSignOutApi(APIView):
 
     permission_classes = [IsAuthenticated]
 
+    @extend_schema(
+        request=None, responses={204: OpenApiResponse(description="Signed out.")}
+    )
     def post(self, request):
         """Record the cutoff and sign out of Cognito."""
         user_sign_out_everywhere(user=request.user)
