@@ -22,7 +22,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.conf import settings
-from django.db import close_old_connections, transaction
+from django.db import close_old_connections, connection, transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -85,6 +85,19 @@ async def run_db(fn: Callable[..., T], /, **kwargs: Any) -> T:
 
 
 # -- quota -------------------------------------------------------------------
+
+
+def _relaxed_durability() -> None:
+    """Let this transaction's commit return before its WAL reaches the disk.
+
+    Quota and ledger rows are bookkeeping: a crash may lose the last fraction
+    of a second of them (a request in flight then goes uncharged), never
+    their consistency; locks and visibility are unchanged. It saves a disk
+    flush per commit, two per AI request (PostgreSQL only).
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
 @dataclass(frozen=True)
@@ -190,6 +203,7 @@ def quota_reserve(
         "now": now,
     }
     with transaction.atomic():
+        _relaxed_durability()
         taken = _counter_take(**args)
         if not taken:
             QuotaCounter.objects.bulk_create(
@@ -241,6 +255,7 @@ def quota_settle(
         + Decimal(usage.completion_tokens) * reservation.output_price
     )
     with transaction.atomic():
+        _relaxed_durability()
         updated = UsageRecord.objects.filter(
             pk=reservation.record_id, status=Status.PENDING
         ).update(

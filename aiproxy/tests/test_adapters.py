@@ -195,3 +195,20 @@ def test_sanitise_long_multiline_message_one_short_line():
     cleaned = sanitise("bad\n\nthing " * 100)
     assert "\n" not in cleaned
     assert len(cleaned) <= 200
+
+
+def test_openai_stream_stalls_read_timeout_not_retried(openai_upstream, settings):
+    """A stream that stalls past the read timeout is UpstreamTimeout, not retried."""
+    settings.AI_PROVIDERS["fake"]["read_timeout"] = 0.3
+    providers.cache_clear()
+    openai_upstream.pieces = ["a", "b", "c"]
+    openai_upstream.chunk_delay = 2
+    received: list[str] = []
+
+    async def run():
+        async for delta in providers.provider_get("fake").stream(_request()):
+            received.append(delta.content)
+
+    with pytest.raises(UpstreamTimeout):
+        asyncio.run(run())
+    assert len(openai_upstream.requests) == 1

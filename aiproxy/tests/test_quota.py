@@ -160,3 +160,25 @@ def test_quota_reserve_50_concurrent_at_edge_never_overspend():
     counter = _counter(user)
     assert counter.reserved_tokens + counter.used_tokens == 901
     assert counter.reserved_tokens <= 1000
+
+
+def test_usage_export_and_delete_for_user(user):
+    """The account export lists the ledger (no text); deletion removes it all."""
+    from aiproxy.models import UserQuota
+    from aiproxy.services import usage_delete_for_user, usage_export_for_user
+
+    UserQuotaFactory(user=user, tokens_per_month=5000)
+    reservation = quota_reserve(
+        user=user, model=AIModelFactory(name="m1"), tokens_needed=10
+    )
+    quota_settle(reservation=reservation, status="ok", usage=Usage(3, 4))
+    exported = usage_export_for_user(user)
+    assert exported["quota"] == {"tokens_per_month": 5000, "requests_per_minute": 1000}
+    assert [
+        (r["model"], r["prompt_tokens"], r["completion_tokens"])
+        for r in exported["requests"]
+    ] == [("m1", 3, 4)]
+    usage_delete_for_user(user)
+    assert not UsageRecord.objects.filter(user=user).exists()
+    assert not QuotaCounter.objects.filter(user=user).exists()
+    assert not UserQuota.objects.filter(user=user).exists()
