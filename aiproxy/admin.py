@@ -102,6 +102,7 @@ class UserQuotaInline(admin.StackedInline):
     can_delete = True
     extra = 0
     max_num = 1
+    verbose_name = "AI quota override"
     verbose_name_plural = "AI quota override"
 
 

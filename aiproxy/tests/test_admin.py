@@ -67,3 +67,11 @@ def test_ai_release_stale_command_runs(capsys):
     """The release command reports how many reservations it released."""
     call_command("ai_release_stale")
     assert "Released 0 stale AI reservation(s)." in capsys.readouterr().out
+
+
+def test_admin_user_page_has_quota_inline(staff_client):
+    """The user's admin page carries the AI quota override inline."""
+    user = UserFactory()
+    response = staff_client.get(f"/admin/accounts/user/{user.pk}/change/")
+    assert response.status_code == 200
+    assert b"AI quota override" in response.content
