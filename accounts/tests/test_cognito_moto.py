@@ -122,6 +122,19 @@ def test_cognito_access_token_fetches_email_once(pool):
     assert again.json()["email"] == "bob@example.com"
 
 
+def test_cognito_access_token_unverified_email_is_not_stored(pool):
+    """GetUser's email is stored only when Cognito marks it verified."""
+    pool.add_user("hank", "hank@example.com")
+    pool.idp.admin_update_user_attributes(
+        UserPoolId=pool.pool_id,
+        Username="hank",
+        UserAttributes=[{"Name": "email_verified", "Value": "false"}],
+    )
+    response = _client(pool.sign_in("hank")["AccessToken"]).get("/api/v1/me")
+    assert response.status_code == 200
+    assert response.json()["email"] is None
+
+
 def test_cognito_staff_group_makes_staff_and_leaving_removes_it(pool):
     """Joining the staff group makes the user staff; leaving it removes staff."""
     pool.add_user("carol", "carol@example.com", staff=True)

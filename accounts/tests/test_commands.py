@@ -5,6 +5,7 @@ import re
 
 from django.core.management import CommandError, call_command
 
+import jwt
 import pytest
 from rest_framework.test import APIClient
 
@@ -43,6 +44,14 @@ def test_issue_dev_token_staff_id_token_makes_staff():
     response = _get_me(token)
     assert response.status_code == 200
     assert response.json()["is_staff"] is True
+
+
+def test_issue_dev_token_ttl_sets_lifetime():
+    """``--ttl`` sets exp - iat."""
+    token = _run("issue_dev_token", "--email", "t@example.com", "--ttl", "90").strip()
+    claims = jwt.decode(token, options={"verify_signature": False})
+    assert claims["exp"] - claims["iat"] == 90
+    assert claims["token_use"] == "access"
 
 
 def test_issue_dev_token_short_ttl_expires(settings):
