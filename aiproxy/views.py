@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import exceptions as drf_exceptions
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -176,9 +177,27 @@ def _model_json(model: Any) -> dict[str, Any]:
     }
 
 
+@extend_schema_serializer(component_name="AIModelInfo")
+class ModelOutputSerializer(serializers.Serializer):
+    """One catalogue model in OpenAI's ``model`` shape (plus limits)."""
+
+    id = serializers.CharField()
+    object = serializers.CharField()
+    created = serializers.IntegerField()
+    owned_by = serializers.CharField()
+    context_length = serializers.IntegerField()
+    max_output_tokens = serializers.IntegerField()
+
+
 class ModelListApi(APIView):
     """``GET /api/v1/ai/models``: the enabled models, OpenAI's list shape."""
 
+    @extend_schema_serializer(component_name="AIModelList")
+    class OutputSerializer(serializers.Serializer):
+        object = serializers.CharField()
+        data = ModelOutputSerializer(many=True)
+
+    @extend_schema(responses=OutputSerializer, operation_id="ai_models_list")
     def get(self, request: Request) -> Response:
         """List the models a client may ask for."""
         data = [_model_json(model) for model in ai_model_list_enabled()]
@@ -188,6 +207,7 @@ class ModelListApi(APIView):
 class ModelDetailApi(APIView):
     """``GET /api/v1/ai/models/{name}``."""
 
+    @extend_schema(responses=ModelOutputSerializer, operation_id="ai_models_retrieve")
     def get(self, request: Request, name: str) -> Response:
         """Return one enabled model, or 404 ``model_not_found``."""
         return Response(_model_json(ai_model_get_enabled(name=name)))
@@ -196,7 +216,9 @@ class ModelDetailApi(APIView):
 class UsageApi(APIView):
     """``GET /api/v1/ai/usage``: the caller's usage this month and what is left."""
 
+    @extend_schema_serializer(component_name="AIUsage")
     class OutputSerializer(serializers.Serializer):
+        @extend_schema_serializer(component_name="AIModelUsage")
         class ModelUsage(serializers.Serializer):
             model = serializers.CharField()
             requests = serializers.IntegerField()
@@ -215,6 +237,7 @@ class UsageApi(APIView):
         cost = serializers.CharField()
         by_model = ModelUsage(many=True)
 
+    @extend_schema(responses=OutputSerializer, operation_id="ai_usage_retrieve")
     def get(self, request: Request) -> Response:
         """Return the summary."""
         summary = usage_summary_for(user=request.user, now=timezone.now())
