@@ -16,7 +16,7 @@ import datetime as dt
 import logging
 import math
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -573,16 +573,28 @@ async def completion_stream(
         )
         await deltas.aclose()
         raise
-    return _events(call, deltas, first, include_usage, _elapsed_ms(call))
+    events = _events(call, deltas, first, include_usage, _elapsed_ms(call))
+    # Started now, so its ``finally`` (close upstream, settle) runs even if the
+    # client leaves before the server iterates it: a started async generator
+    # is closed by the event loop's finaliser when dropped.
+    head = await anext(events)
+    return _resumed(head, events)
+
+
+async def _resumed(head: bytes, events: AsyncGenerator[bytes]) -> AsyncIterator[bytes]:
+    async with contextlib.aclosing(events):
+        yield head
+        async for event in events:
+            yield event
 
 
 async def _events(
     call: PreparedCall,
-    deltas: AsyncIterator[StreamDelta],
+    deltas: AsyncGenerator[StreamDelta],
     first: StreamDelta | None,
     include_usage: bool,
     ttft_ms: int,
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes]:
     writer = ChunkWriter(id=completion_id(), model=call.model_name)
     parts: list[str] = []
     usage: Usage | None = None
