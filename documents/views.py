@@ -6,7 +6,11 @@ from django.conf import settings
 from django.http import JsonResponse
 from django.utils.translation import gettext_lazy as _
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -110,12 +114,15 @@ class DocumentListCreateApi(BodyLimitMixin, APIView):
         cursor = serializers.CharField(max_length=2000, required=False)
         page_size = serializers.IntegerField(min_value=1, max_value=100, required=False)
 
+    @extend_schema_serializer(component_name="DocumentCreateInput")
     class InputSerializer(StrictSerializer):
         title = _title_field(default="")
         body = _body_field(default="")
 
     @extend_schema(
-        parameters=[FilterSerializer], responses=DocumentPageOutputSerializer
+        operation_id="v1_documents_list",
+        parameters=[FilterSerializer],
+        responses=DocumentPageOutputSerializer,
     )
     def get(self, request: Request) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
@@ -157,10 +164,12 @@ class DocumentListCreateApi(BodyLimitMixin, APIView):
 
 
 class DocumentDetailApi(BodyLimitMixin, APIView):
+    @extend_schema_serializer(component_name="DocumentPatchInput")
     class PatchInputSerializer(StrictSerializer):
         title = _title_field(required=False)
         body = _body_field(required=False)
 
+    @extend_schema_serializer(component_name="DocumentPutInput")
     class PutInputSerializer(StrictSerializer):
         title = _title_field()
         body = _body_field()
@@ -309,6 +318,7 @@ class RevisionRestoreApi(APIView):
 
 
 class AccessListCreateApi(APIView):
+    @extend_schema_serializer(component_name="AccessGrantInput")
     class InputSerializer(StrictSerializer):
         email = serializers.EmailField(max_length=254)
         role = serializers.ChoiceField(choices=DocumentAccess.GrantRole.choices)
@@ -344,6 +354,7 @@ class AccessListCreateApi(APIView):
 
 
 class AccessDetailApi(APIView):
+    @extend_schema_serializer(component_name="AccessUpdateInput")
     class InputSerializer(StrictSerializer):
         role = serializers.ChoiceField(choices=DocumentAccess.GrantRole.choices)
 
