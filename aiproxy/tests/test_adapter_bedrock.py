@@ -263,7 +263,7 @@ def test_stream_many_concurrent_streams_share_the_pool(bedrock_upstream):
         return "".join([d.content async for d in provider.stream(make_request())])
 
     async def run():
-        provider = make_provider()
+        provider = make_provider(connect_timeout=5.0, read_timeout=10.0)
         provider._run = spy.__get__(provider)
         return await asyncio.gather(*(one(provider) for _ in range(20)))
 

@@ -55,6 +55,11 @@ def _text(content: Any) -> str:
     return ""
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 256  # many concurrent connects on a loaded machine
+    daemon_threads = True
+
+
 class AnthropicUpstream:
     """Serve the fake on a free loopback port; ``url`` is its base URL."""
 
@@ -74,7 +79,7 @@ class AnthropicUpstream:
         self.finished = threading.Event()
         self._release = threading.Event()
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
+        self._server = _Server(("127.0.0.1", 0), _make_handler(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever,

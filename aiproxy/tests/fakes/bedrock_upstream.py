@@ -86,6 +86,11 @@ def exception_event(name: str, message: str) -> bytes:
     )
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 256  # many concurrent connects on a loaded machine
+    daemon_threads = True
+
+
 class BedrockUpstream:
     """Serve the fake on a free loopback port; ``url`` is its endpoint URL."""
 
@@ -100,7 +105,7 @@ class BedrockUpstream:
         self.finished = threading.Event()
         self._release = threading.Event()
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
+        self._server = _Server(("127.0.0.1", 0), _make_handler(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever,
