@@ -43,6 +43,7 @@ class AttachmentAdmin(admin.ModelAdmin):
         "status",
         "rejection_code",
         "storage_key",
+        "storage_version",
         "checksum_sha256",
         "created_at",
         "completed_at",

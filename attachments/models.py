@@ -34,6 +34,12 @@ class Attachment(BaseModel):
         max_length=16, choices=Status.choices, default=Status.PENDING
     )
     storage_key = models.CharField(max_length=512, unique=True, editable=False)
+    storage_version = models.CharField(
+        max_length=1024,
+        blank=True,
+        editable=False,
+        help_text="Version id of the verified object on a versioned bucket.",
+    )
     checksum_sha256 = models.CharField(max_length=64, blank=True)
     rejection_code = models.CharField(max_length=64, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)

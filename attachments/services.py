@@ -220,21 +220,21 @@ def attachment_upload_complete(
         )
     storage = attachment_storage()
     try:
-        size = storage.size(key=attachment.storage_key)
-        if size is None:
+        info = storage.stat(key=attachment.storage_key)
+        if info is None:
             raise ApplicationError(
                 _("No file was uploaded for this attachment yet."),
                 code="upload_missing",
                 status=409,
             )
-        if size > settings.ATTACHMENT_MAX_BYTES:
+        if info.size_bytes > settings.ATTACHMENT_MAX_BYTES:
             _attachment_reject(
                 attachment=attachment,
                 error=ApplicationError(
                     _("File is too large."), code="too_large", status=413
                 ),
             )
-        if size != attachment.size_bytes:
+        if info.size_bytes != attachment.size_bytes:
             _attachment_reject(
                 attachment=attachment,
                 error=ApplicationError(
@@ -244,7 +244,9 @@ def attachment_upload_complete(
                 ),
             )
         digest = storage.digest(
-            key=attachment.storage_key, limit_bytes=attachment.size_bytes
+            key=attachment.storage_key,
+            limit_bytes=attachment.size_bytes,
+            version=info.version,
         )
     except StorageUnavailable:
         raise storage_unavailable() from None
@@ -279,10 +281,17 @@ def attachment_upload_complete(
                 status=409,
             )
         locked.status = Attachment.Status.READY
+        locked.storage_version = info.version
         locked.checksum_sha256 = digest.sha256
         locked.completed_at = timezone.now()
         locked.save(
-            update_fields=["status", "checksum_sha256", "completed_at", "updated_at"]
+            update_fields=[
+                "status",
+                "storage_version",
+                "checksum_sha256",
+                "completed_at",
+                "updated_at",
+            ]
         )
     metrics.record(
         "AttachmentUploadBytes",

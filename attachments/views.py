@@ -222,6 +222,7 @@ def attachment_download_response(
         filename=attachment.filename,
         content_type=content_type,
         expires_in=settings.ATTACHMENT_DOWNLOAD_EXPIRES_SECONDS,
+        version=attachment.storage_version,
     )
     if url is not None:
         response = HttpResponseRedirect(url)

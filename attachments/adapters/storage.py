@@ -46,6 +46,14 @@ class PresignedPost:
 
 
 @dataclass(frozen=True)
+class ObjectInfo:
+    """A stored object's size and, on a versioned bucket, its version id."""
+
+    size_bytes: int
+    version: str = ""
+
+
+@dataclass(frozen=True)
 class Digest:
     """What was read from a stored object: its first bytes, length and hash."""
 
@@ -62,12 +70,22 @@ class AttachmentStorage(Protocol):
     ) -> PresignedPost: ...
 
     def download_url(
-        self, *, key: str, filename: str, content_type: str, expires_in: int
+        self,
+        *,
+        key: str,
+        filename: str,
+        content_type: str,
+        expires_in: int,
+        version: str = "",
     ) -> str | None: ...
 
     def size(self, *, key: str) -> int | None: ...
 
-    def digest(self, *, key: str, limit_bytes: int) -> Digest | None: ...
+    def stat(self, *, key: str) -> ObjectInfo | None: ...
+
+    def digest(
+        self, *, key: str, limit_bytes: int, version: str = ""
+    ) -> Digest | None: ...
 
     def delete(self, *, key: str) -> None: ...
 
@@ -167,9 +185,19 @@ class S3Storage:
         return PresignedPost(url=post["url"], fields=post["fields"])
 
     def download_url(
-        self, *, key: str, filename: str, content_type: str, expires_in: int
+        self,
+        *,
+        key: str,
+        filename: str,
+        content_type: str,
+        expires_in: int,
+        version: str = "",
     ) -> str:
-        """Sign a short-lived GET that makes the browser save the file."""
+        """Sign a short-lived GET that makes the browser save the file.
+
+        With ``version`` (a versioned bucket) the URL serves exactly the
+        version that was verified, even if the key was written again since.
+        """
         header = disposition(filename)
         if settings.AWS_CLOUDFRONT_KEY_ID:
             signer = _cloudfront_signer(
@@ -180,21 +208,29 @@ class S3Storage:
                 f"?response-content-disposition={quote(header, safe='')}"
                 f"&response-content-type={quote(content_type, safe='')}"
             )
+            if version:
+                url += f"&versionId={quote(version, safe='')}"
             expires_at = timezone.now() + timedelta(seconds=expires_in)
             return signer.generate_presigned_url(url, date_less_than=expires_at)
+        params = {
+            "Bucket": self.bucket,
+            "Key": key,
+            "ResponseContentDisposition": header,
+            "ResponseContentType": content_type,
+        }
+        if version:
+            params["VersionId"] = version
         return self.client.generate_presigned_url(
-            "get_object",
-            Params={
-                "Bucket": self.bucket,
-                "Key": key,
-                "ResponseContentDisposition": header,
-                "ResponseContentType": content_type,
-            },
-            ExpiresIn=expires_in,
+            "get_object", Params=params, ExpiresIn=expires_in
         )
 
     def size(self, *, key: str) -> int | None:
         """Return the stored object's size, or None when there is none."""
+        info = self.stat(key=key)
+        return None if info is None else info.size_bytes
+
+    def stat(self, *, key: str) -> ObjectInfo | None:
+        """Return the object's size and version id, or None when there is none."""
         try:
             head = self.client.head_object(Bucket=self.bucket, Key=key)
         except ClientError as error:
@@ -203,16 +239,21 @@ class S3Storage:
             raise StorageUnavailable(str(error)) from error
         except BotoCoreError as error:
             raise StorageUnavailable(str(error)) from error
-        return int(head["ContentLength"])
+        version = head.get("VersionId") or ""
+        return ObjectInfo(
+            size_bytes=int(head["ContentLength"]),
+            version="" if version == "null" else version,
+        )
 
-    def digest(self, *, key: str, limit_bytes: int) -> Digest | None:
+    def digest(self, *, key: str, limit_bytes: int, version: str = "") -> Digest | None:
         """Stream the object once: first bytes, true length and SHA-256.
 
         Reading stops after ``limit_bytes + 1`` bytes, enough to prove an
         object is too large without downloading all of it.
         """
+        extra = {"VersionId": version} if version else {}
         try:
-            body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
+            body = self.client.get_object(Bucket=self.bucket, Key=key, **extra)["Body"]
             try:
                 return _digest_stream(body, limit_bytes)
             finally:
@@ -268,7 +309,13 @@ class LocalStorage:
         raise NotImplementedError("local storage takes multipart uploads")
 
     def download_url(
-        self, *, key: str, filename: str, content_type: str, expires_in: int
+        self,
+        *,
+        key: str,
+        filename: str,
+        content_type: str,
+        expires_in: int,
+        version: str = "",
     ) -> None:
         """Return None: local files are streamed by Django."""
         return None
@@ -294,7 +341,12 @@ class LocalStorage:
         except FileNotFoundError:
             return None
 
-    def digest(self, *, key: str, limit_bytes: int) -> Digest | None:
+    def stat(self, *, key: str) -> ObjectInfo | None:
+        """Return the file's size (files have no versions)."""
+        size = self.size(key=key)
+        return None if size is None else ObjectInfo(size_bytes=size)
+
+    def digest(self, *, key: str, limit_bytes: int, version: str = "") -> Digest | None:
         """Read the file once: first bytes, true length and SHA-256."""
         try:
             with self.open_read(key=key) as handle:

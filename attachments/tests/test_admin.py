@@ -97,3 +97,15 @@ def test_user_admin_extend_shows_storage_used():
         "attachment_storage_used",
     )
     assert model_admin.attachment_storage_used(user) == "2.0\xa0KB"
+
+
+def test_user_admin_change_page_shows_storage_used(staff_client):
+    """The real user admin page shows the user's attachment storage."""
+    if get_user_model() not in admin.site._registry:
+        pytest.skip("accounts has no user admin")
+    user = UserFactory()
+    AttachmentFactory(uploaded_by=user, size_bytes=3 * 1024 * 1024)
+    response = staff_client.get(f"/admin/accounts/user/{user.pk}/change/")
+    assert response.status_code == 200
+    assert b"Attachment storage used" in response.content
+    assert b"3.0\xc2\xa0MB" in response.content

@@ -290,3 +290,82 @@ def test_upload_start_s3_concurrent_starts_never_pass_quota(
         thread.join(timeout=30)
     assert sorted(results) == [201] * 3 + [413] * 5
     assert Attachment.objects.filter(status="pending").count() == 3
+
+
+def test_download_s3_versioned_bucket_serves_verified_version(
+    s3_bucket, user, auth_client
+):
+    """On a versioned bucket a later overwrite of the key is never served."""
+    storage = attachment_storage()
+    storage.client.put_bucket_versioning(
+        Bucket=s3_bucket, VersioningConfiguration={"Status": "Enabled"}
+    )
+    body = start(auth_client, DocumentFactory(owner=user)).json()
+    assert upload(body, PNG_BYTES).status_code in (200, 204)
+    assert (
+        auth_client.post(f"/api/v1/attachments/{body['id']}/complete/").status_code
+        == 200
+    )
+    assert Attachment.objects.get(pk=body["id"]).storage_version
+    tampered = b"\x89PNG" + b"\xff" * (len(PNG_BYTES) - 4)
+    assert upload(body, tampered).status_code in (200, 204)
+    download = auth_client.get(f"/api/v1/attachments/{body['id']}/download/")
+    assert httpx.get(download["Location"], timeout=10).content == PNG_BYTES
+
+
+def test_download_s3_cloudfront_signed_url(s3_bucket, settings, user, auth_client):
+    """With a CloudFront key pair, downloads redirect to a verifiable signed URL."""
+    import base64
+    import json
+    from urllib.parse import parse_qs, urlsplit
+
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+    from attachments.adapters.storage import _cloudfront_signer
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    settings.AWS_CLOUDFRONT_KEY_ID = "K2JCJMDEHXQW5F"
+    settings.AWS_CLOUDFRONT_KEY = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    settings.AWS_S3_CUSTOM_DOMAIN = "files.example.com"
+    _cloudfront_signer.cache_clear()
+    attachment = AttachmentFactory(document=DocumentFactory(owner=user))
+    response = auth_client.get(f"/api/v1/attachments/{attachment.pk}/download/")
+    assert response.status_code == 302
+    url = urlsplit(response["Location"])
+    query = parse_qs(url.query)
+    assert (url.scheme, url.netloc, url.path) == (
+        "https",
+        "files.example.com",
+        f"/{attachment.storage_key}",
+    )
+    assert query["Key-Pair-Id"] == ["K2JCJMDEHXQW5F"]
+    assert query["response-content-disposition"][0].startswith("attachment;")
+    signed = response["Location"].split("&Expires=")[0]
+    policy = json.dumps(
+        {
+            "Statement": [
+                {
+                    "Resource": signed,
+                    "Condition": {
+                        "DateLessThan": {"AWS:EpochTime": int(query["Expires"][0])}
+                    },
+                }
+            ]
+        },
+        separators=(",", ":"),
+    ).encode()
+    signature = base64.b64decode(
+        query["Signature"][0].replace("-", "+").replace("_", "=").replace("~", "/")
+    )
+    key.public_key().verify(
+        signature,
+        policy,
+        padding.PKCS1v15(),
+        hashes.SHA1(),  # noqa: S303
+    )
+    _cloudfront_signer.cache_clear()
