@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from attachments.adapters.storage import HEAD_BYTES, LocalStorage
 from attachments.services import ReceivedFile
+from project import metrics
 from project.exceptions import ApplicationError
 
 FILE_FIELD = "file"
@@ -62,6 +63,12 @@ class StorageUploadHandler(FileUploadHandler):
         self.size += len(raw_data)
         if self.size > self.max_bytes:
             self.discard()
+            metrics.record(
+                "AttachmentRejected",
+                1,
+                unit="Count",
+                dimensions={"reason": self.limit_error.code},
+            )
             raise self.limit_error
         if len(self.head) < HEAD_BYTES:
             self.head += raw_data[: HEAD_BYTES - len(self.head)]
