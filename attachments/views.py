@@ -10,6 +10,8 @@ from django.http import (
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.pagination import CursorPagination
 from rest_framework.parsers import JSONParser, MultiPartParser
@@ -88,6 +90,16 @@ class DocumentAttachmentsApi(APIView):
         content_type = serializers.CharField(max_length=255)
         size = serializers.IntegerField(min_value=0)
 
+    @extend_schema(
+        responses=inline_serializer(
+            "AttachmentPage",
+            {
+                "next": serializers.URLField(allow_null=True),
+                "previous": serializers.URLField(allow_null=True),
+                "results": AttachmentOutputSerializer(many=True),
+            },
+        )
+    )
     def get(self, request, document_id):
         attachments = attachment_list_for_document(
             user=request.user, document_id=document_id
@@ -97,6 +109,13 @@ class DocumentAttachmentsApi(APIView):
         data = AttachmentOutputSerializer(page, many=True).data
         return paginator.get_paginated_response(data)
 
+    @extend_schema(
+        request={
+            "application/json": InputSerializer,
+            "multipart/form-data": OpenApiTypes.OBJECT,
+        },
+        responses={201: AttachmentOutputSerializer},
+    )
     def post(self, request, document_id):
         if request.content_type.startswith("multipart/form-data"):
             return self._post_multipart(request, document_id)
@@ -175,6 +194,7 @@ class DocumentAttachmentsApi(APIView):
 class AttachmentCompleteApi(APIView):
     """Verify the stored object of a direct upload and mark it ready."""
 
+    @extend_schema(request=None, responses=AttachmentOutputSerializer)
     def post(self, request, attachment_id):
         attachment = attachment_upload_complete(
             user=request.user, attachment_id=attachment_id
@@ -185,12 +205,14 @@ class AttachmentCompleteApi(APIView):
 class AttachmentDetailApi(APIView):
     """``GET`` an attachment's metadata; ``DELETE`` it with its stored bytes."""
 
+    @extend_schema(responses=AttachmentOutputSerializer)
     def get(self, request, attachment_id):
         attachment = attachment_get_for_user(
             user=request.user, attachment_id=attachment_id
         )
         return Response(AttachmentOutputSerializer(attachment).data)
 
+    @extend_schema(responses={204: None})
     def delete(self, request, attachment_id):
         attachment_delete(user=request.user, attachment_id=attachment_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -290,6 +312,12 @@ def _secure_headers(response, attachment: Attachment, etag: str | None) -> None:
 class AttachmentDownloadApi(APIView):
     """Download a ready attachment (viewers too)."""
 
+    @extend_schema(
+        responses={
+            (200, "application/octet-stream"): OpenApiTypes.BINARY,
+            302: None,
+        }
+    )
     def get(self, request, attachment_id):
         attachment = attachment_get_for_user(
             user=request.user, attachment_id=attachment_id

@@ -5,15 +5,25 @@ Every error body is ``{"detail": str, "code": str}``; validation errors add
 kept because only ``response.data`` is replaced.
 """
 
+import logging
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.deprecation import MiddlewareMixin
+from django.utils.translation import gettext_lazy as _
+from django.views import defaults
 
 from rest_framework import exceptions as drf_exceptions
 from rest_framework import status as http_status
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler as drf_exception_handler
+
+logger = logging.getLogger(__name__)
+
+API_PREFIX = "/api/"
 
 
 class ApplicationError(Exception):
@@ -50,6 +60,11 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         return Response(body, status=exc.status, headers=exc.headers)
     if isinstance(exc, DjangoValidationError):
         exc = drf_exceptions.ValidationError(as_serializer_error(exc))
+    if isinstance(exc, RequestDataTooBig):
+        return Response(
+            {"detail": str(_("Request body is too large.")), "code": "too_large"},
+            status=http_status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
@@ -66,3 +81,90 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         code = getattr(detail, "code", None) or getattr(exc, "default_code", "error")
         response.data = {"detail": str(detail), "code": code}
     return response
+
+
+# --- Errors raised outside DRF views -------------------------------------------
+# Django's own error views answer HTML. Under /api/ a client expects the same
+# JSON shape as from DRF views; elsewhere (the admin) the HTML pages stay.
+
+
+def is_api_request(request: HttpRequest) -> bool:
+    """Return whether the request is for the JSON API (``/api/...``)."""
+    return request.path.startswith(API_PREFIX)
+
+
+def error_response(detail: str, code: str, status: int) -> JsonResponse:
+    """Return a plain Django JSON response in the ``{detail, code}`` shape."""
+    return JsonResponse({"detail": str(detail), "code": code}, status=status)
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Answer 400 (``handler400``): JSON under /api/, Django's page elsewhere."""
+    if is_api_request(request):
+        if isinstance(exception, RequestDataTooBig):
+            return error_response(_("Request body is too large."), "too_large", 413)
+        return error_response(_("Bad request."), "bad_request", 400)
+    return defaults.bad_request(request, exception)
+
+
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Answer 403 (``handler403``): JSON under /api/, Django's page elsewhere."""
+    if is_api_request(request):
+        return error_response(
+            _("You do not have permission to perform this action."),
+            "permission_denied",
+            403,
+        )
+    return defaults.permission_denied(request, exception)
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Answer 404 (``handler404``): JSON under /api/, Django's page elsewhere."""
+    if is_api_request(request):
+        return error_response(_("Not found."), "not_found", 404)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """Answer 500 (``handler500``) without any detail of what went wrong."""
+    if is_api_request(request):
+        return error_response(_("A server error occurred."), "server_error", 500)
+    return defaults.server_error(request)
+
+
+class ApiErrorMiddleware(MiddlewareMixin):
+    """Shape ``ApplicationError``/DRF errors raised by plain (non-DRF) API views.
+
+    Async views (the AI streaming routes) are plain Django views; an
+    ``ApplicationError`` they raise becomes the same JSON as from a DRF view.
+    Anything else falls through to Django and ``server_error``.
+    """
+
+    def process_exception(
+        self, request: HttpRequest, exception: Exception
+    ) -> HttpResponse | None:
+        """Return the JSON error for known API errors, else let Django handle it."""
+        if not is_api_request(request):
+            return None
+        if isinstance(exception, ApplicationError):
+            response = JsonResponse(
+                {
+                    "detail": str(exception.detail),
+                    "code": exception.code,
+                    **exception.extra,
+                },
+                status=exception.status,
+            )
+            for name, value in exception.headers.items():
+                response[name] = value
+            return response
+        if isinstance(exception, drf_exceptions.APIException):
+            response = api_exception_handler(exception, {})
+            if response is None:  # pragma: no cover - APIException always maps
+                return None
+            json_response = JsonResponse(response.data, status=response.status_code)
+            for name, value in response.items():
+                if name.lower() != "content-type":
+                    json_response[name] = value
+            return json_response
+        return None

@@ -14,3 +14,18 @@ class BaseModel(models.Model):
 
     class Meta:
         abstract = True
+
+
+class ThrottleBucket(models.Model):
+    """One fixed-window request counter per ``scope:ident`` (see throttling.py).
+
+    No ``BaseModel``: the row is rewritten by a raw UPSERT on every request,
+    so it carries only what that statement needs.
+    """
+
+    key = models.CharField(max_length=255, primary_key=True)
+    window_start = models.BigIntegerField()
+    hits = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return self.key

@@ -1,12 +1,15 @@
-"""Root URLs: the versioned API, the admin, health checks and the OpenAPI docs."""
+"""Root URLs: the versioned API, the admin, health checks and the OpenAPI docs.
+
+Errors raised outside DRF views (unknown URLs, uncaught exceptions) answer
+JSON ``{detail, code}`` under ``/api/`` and Django's HTML pages elsewhere.
+"""
 
 from django.contrib import admin
 from django.urls import include, path
 
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
-
 from accounts.views import jwks
 from project import health
+from project.docs import RedocApi, SchemaApi, SwaggerApi
 
 api_v1 = [
     path("", include("accounts.urls")),
@@ -20,9 +23,13 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path(".well-known/jwks.json", jwks, name="jwks"),
     path("api/v1/", include(api_v1)),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path(
-        "api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="docs"
-    ),
+    path("api/schema/", SchemaApi.as_view(), name="schema"),
+    path("api/docs/", SwaggerApi.as_view(url_name="schema"), name="docs"),
+    path("api/redoc/", RedocApi.as_view(url_name="schema"), name="redoc"),
     path("admin/", admin.site.urls),
 ]
+
+handler400 = "project.exceptions.bad_request"
+handler403 = "project.exceptions.permission_denied"
+handler404 = "project.exceptions.page_not_found"
+handler500 = "project.exceptions.server_error"

@@ -63,6 +63,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "project.exceptions.ApiErrorMiddleware",
 ]
 
 ROOT_URLCONF = "project.urls"
@@ -139,26 +140,57 @@ STORAGES = {
 }
 
 # --- REST framework ------------------------------------------------------------
+# Errors, throttling, idempotency and OpenAPI: see the README's "API
+# conventions". Throttle counters and idempotency keys live in the database, so
+# every worker and task shares them. Scoped rates: API_THROTTLE_SCOPES is
+# "scope=rate,..." and a view opts in with ``throttle_scope = "<scope>"``.
+API_THROTTLE_SCOPES = {"ai": "60/min"} | env.dict("API_THROTTLE_SCOPES", default={})
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "accounts.authentication.CognitoAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PARSER_CLASSES": ["project.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "project.schema.AutoSchema",
     "EXCEPTION_HANDLER": "project.exceptions.api_exception_handler",
     "UNAUTHENTICATED_USER": None,
+    "DEFAULT_THROTTLE_CLASSES": [
+        "project.throttling.AnonRateThrottle",
+        "project.throttling.UserRateThrottle",
+        "project.throttling.ScopedRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env.str("API_THROTTLE_ANON", default="60/min"),
+        "user": env.str("API_THROTTLE_USER", default="600/min"),
+        **API_THROTTLE_SCOPES,
+    },
+    # Hops to trust in X-Forwarded-For (ALB = 1); 0 uses the socket's address.
+    "NUM_PROXIES": env.int("API_NUM_PROXIES", default=0),
 }
+IDEMPOTENCY_KEY_TTL = env.int("API_IDEMPOTENCY_TTL", default=24 * 3600)
+IDEMPOTENCY_LOCK_TIMEOUT = env.int("API_IDEMPOTENCY_LOCK_TIMEOUT", default=120)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Quire API",
-    "DESCRIPTION": "Documents, attachments, sharing and AI help for the Quire app.",
+    "DESCRIPTION": "Documents, attachments, sharing and AI help for the Quire app. "
+    "Every error is JSON `{detail, code}` (see the `Error` schema).",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_AUTHENTICATION": [],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Choice sets that share a field name need explicit component names.
+    "ENUM_NAME_OVERRIDES": {
+        "CallerRoleEnum": ["owner", "editor", "viewer"],
+        "GrantRoleEnum": "documents.models.DocumentAccess.GrantRole",
+    },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "project.schema.add_error_responses",
+    ],
 }
 
 # --- Identity (accounts) -------------------------------------------------------

@@ -4,7 +4,7 @@ DATABASE_URL picks PostgreSQL (as CI does); without it tests run on SQLite.
 """
 
 from project.settings.base import *  # noqa: F403
-from project.settings.base import DATABASES, env
+from project.settings.base import DATABASES, REST_FRAMEWORK, env
 
 SECRET_KEY = "test-only-secret-key-not-for-production"  # noqa: S105
 DEBUG = False
@@ -16,3 +16,10 @@ STORAGES = {
 }
 if not env.str("DATABASE_URL", default=""):
     DATABASES["default"] = {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}
+
+# Throttling off by default (no counter query, no 429 in unrelated tests);
+# project/tests/test_throttling.py sets rates where it tests them.
+REST_FRAMEWORK = {
+    **REST_FRAMEWORK,
+    "DEFAULT_THROTTLE_RATES": dict.fromkeys(REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]),
+}

@@ -1,0 +1,17 @@
+"""The real URLs plus test-only views, for ``@pytest.mark.urls``."""
+
+from django.urls import path
+
+from project.tests import views
+from project.urls import handler400, handler403, handler404, handler500  # noqa: F401
+from project.urls import urlpatterns as project_urlpatterns
+
+urlpatterns = [
+    path("api/test/echo", views.EchoApi.as_view()),
+    path("api/test/public", views.PublicApi.as_view()),
+    path("api/test/scoped", views.ScopedApi.as_view()),
+    path("api/test/fail/<str:kind>", views.FailingApi.as_view()),
+    path("api/test/plain/<str:kind>", views.plain_failing_view),
+    path("plain/<str:kind>", views.plain_failing_view),
+    *project_urlpatterns,
+]

@@ -1,0 +1,87 @@
+"""Test-only views that exercise the shared API machinery (never routed in prod)."""
+
+import uuid
+
+from django.http import HttpRequest, JsonResponse
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from project.exceptions import ApplicationError, NotFound
+from project.schema import error_responses
+
+
+class EchoInputSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=50)
+
+
+class EchoOutputSerializer(serializers.Serializer):
+    title = serializers.CharField()
+
+
+class EchoApi(APIView):
+    """Accept a JSON body and echo it back (parse, validation, 405 tests)."""
+
+    @extend_schema(
+        request=EchoInputSerializer,
+        responses={200: EchoOutputSerializer, **error_responses(404)},
+    )
+    def post(self, request: Request) -> Response:
+        incoming = EchoInputSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        return Response(incoming.validated_data)
+
+
+class PublicApi(APIView):
+    """An anonymous-friendly endpoint (anon throttle tests)."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses={200: EchoOutputSerializer})
+    def get(self, request: Request) -> Response:
+        return Response({"title": "public"})
+
+
+class ScopedApi(APIView):
+    """An endpoint with its own throttle scope."""
+
+    throttle_scope = "burst"
+
+    @extend_schema(responses={200: EchoOutputSerializer})
+    def get(self, request: Request) -> Response:
+        return Response({"title": "scoped"})
+
+
+class FailingApi(APIView):
+    """Raise the exception chosen by ``kind`` inside a DRF view."""
+
+    @extend_schema(responses={200: EchoOutputSerializer})
+    def get(self, request: Request, kind: str) -> Response:
+        if kind == "conflict":
+            raise ApplicationError(
+                "Already done.", code="already_done", status=status.HTTP_409_CONFLICT
+            )
+        if kind == "missing":
+            raise NotFound()
+        raise RuntimeError("secret internals: password=hunter2")
+
+
+def plain_failing_view(request: HttpRequest, kind: str) -> JsonResponse:
+    """Raise from a plain Django view (not DRF), as the async AI views may."""
+    if kind == "conflict":
+        raise ApplicationError(
+            "Quota spent.",
+            code="quota_exceeded",
+            status=429,
+            headers={"Retry-After": "30"},
+        )
+    raise RuntimeError("secret internals: token=abc")
+
+
+def make_id() -> str:
+    """Return a fresh id, so replays can be told from re-runs."""
+    return str(uuid.uuid4())
