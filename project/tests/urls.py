@@ -8,6 +8,7 @@ from project.urls import urlpatterns as project_urlpatterns
 
 urlpatterns = [
     path("api/test/echo", views.EchoApi.as_view()),
+    path("api/test/things", views.IdempotentThingCreateApi.as_view()),
     path("api/test/public", views.PublicApi.as_view()),
     path("api/test/scoped", views.ScopedApi.as_view()),
     path("api/test/fail/<str:kind>", views.FailingApi.as_view()),

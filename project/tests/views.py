@@ -1,5 +1,6 @@
 """Test-only views that exercise the shared API machinery (never routed in prod)."""
 
+import threading
 import uuid
 
 from django.http import HttpRequest, JsonResponse
@@ -9,10 +10,18 @@ from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.test import APIClient
 from rest_framework.views import APIView
 
 from project.exceptions import ApplicationError, NotFound
+from project.idempotency import idempotent
 from project.schema import error_responses
+
+# State of IdempotentThingCreateApi, reset by the idempotency tests.
+ATTEMPTS: list[str] = []
+CREATED: list[str] = []
+STARTED = threading.Event()
+RELEASE = threading.Event()
 
 
 class EchoInputSerializer(serializers.Serializer):
@@ -85,3 +94,57 @@ def plain_failing_view(request: HttpRequest, kind: str) -> JsonResponse:
 def make_id() -> str:
     """Return a fresh id, so replays can be told from re-runs."""
     return str(uuid.uuid4())
+
+
+class ThingInputSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=50)
+
+
+class ThingOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    title = serializers.CharField()
+
+
+class IdempotentThingCreateApi(APIView):
+    """Create a "thing" (recorded in ``CREATED``), honouring Idempotency-Key.
+
+    The title steers the outcome: ``crash`` raises, ``busy`` is a transient
+    409, ``slow`` waits for ``RELEASE`` (concurrency tests), ``reenter`` sends
+    the same request again from inside the view (in-progress test).
+    """
+
+    @extend_schema(
+        request=ThingInputSerializer,
+        responses={201: ThingOutputSerializer, **error_responses(409, 422)},
+    )
+    @idempotent
+    def post(self, request: Request) -> Response:
+        incoming = ThingInputSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        title = incoming.validated_data["title"]
+        ATTEMPTS.append(title)
+        if title == "crash":
+            raise RuntimeError("boom")
+        if title == "busy":
+            raise ApplicationError("Busy.", code="busy", status=409)
+        if title == "slow":
+            STARTED.set()
+            RELEASE.wait(timeout=10)
+        extra = {}
+        if title == "reenter":
+            client = APIClient()
+            client.force_authenticate(user=request.user)
+            nested = client.post(
+                request.path,
+                data=request.body,
+                content_type="application/json",
+                headers={"Idempotency-Key": request.headers["Idempotency-Key"]},
+            )
+            extra = {"nested": {"status": nested.status_code, "body": nested.json()}}
+        thing_id = make_id()
+        CREATED.append(thing_id)
+        return Response(
+            {"id": thing_id, "title": title, **extra},
+            status=status.HTTP_201_CREATED,
+            headers={"Location": f"/api/test/things/{thing_id}", "X-Other": "x"},
+        )
