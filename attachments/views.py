@@ -40,6 +40,7 @@ from attachments.uploads import FILE_FIELD, StorageUploadHandler, too_large_erro
 from documents.models import Role
 from documents.selectors import document_get_for_user
 from project.exceptions import ApplicationError
+from project.idempotency import idempotent
 
 # Room for multipart boundaries and part headers around the file itself.
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
@@ -116,6 +117,7 @@ class DocumentAttachmentsApi(APIView):
         },
         responses={201: AttachmentOutputSerializer},
     )
+    @idempotent
     def post(self, request, document_id):
         if request.content_type.startswith("multipart/form-data"):
             return self._post_multipart(request, document_id)

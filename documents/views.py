@@ -32,6 +32,7 @@ from documents.serializers import (
     revision_data,
 )
 from project.exceptions import ApplicationError
+from project.idempotency import idempotent
 
 _ETAG = re.compile(r'^(?:W/)?"(\d{1,10})"$')
 TITLE_MAX = Document._meta.get_field("title").max_length
@@ -154,6 +155,7 @@ class DocumentListCreateApi(BodyLimitMixin, APIView):
         )
 
     @extend_schema(request=InputSerializer, responses={201: DocumentOutputSerializer})
+    @idempotent
     def post(self, request: Request) -> Response:
         incoming = self.InputSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
@@ -338,6 +340,7 @@ class AccessListCreateApi(APIView):
         )
 
     @extend_schema(request=InputSerializer, responses={201: AccessOutputSerializer})
+    @idempotent
     def post(self, request: Request, document_id: str) -> Response:
         document = selectors.document_get_for_user(
             user=request.user, document_id=document_id, minimum_role=Role.OWNER

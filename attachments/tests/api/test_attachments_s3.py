@@ -369,3 +369,19 @@ def test_download_s3_cloudfront_signed_url(s3_bucket, settings, user, auth_clien
         hashes.SHA1(),  # noqa: S303
     )
     _cloudfront_signer.cache_clear()
+
+
+def test_upload_start_s3_retry_with_idempotency_key_reserves_once(
+    s3_bucket, user, auth_client
+):
+    """A retried upload start with the same Idempotency-Key makes one attachment."""
+    document = DocumentFactory(owner=user)
+    url = f"/api/v1/documents/{document.pk}/attachments/"
+    payload = {"filename": "a.png", "content_type": "image/png", "size": 10}
+
+    first = auth_client.post(url, payload, format="json", HTTP_IDEMPOTENCY_KEY="up-1")
+    again = auth_client.post(url, payload, format="json", HTTP_IDEMPOTENCY_KEY="up-1")
+
+    assert first.status_code == again.status_code == 201
+    assert again.json()["id"] == first.json()["id"]
+    assert Attachment.objects.filter(document=document).count() == 1

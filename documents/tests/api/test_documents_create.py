@@ -124,3 +124,35 @@ def test_document_create_default_limit_is_one_megabyte(user, client_for):
 
     assert response.status_code == 413
     assert response.json()["code"] == "too_large"
+
+
+def test_document_create_retry_with_idempotency_key_creates_one_document(
+    user, client_for
+):
+    """A retried create with the same Idempotency-Key replays the first answer."""
+    client = client_for(user)
+    payload = {"title": "Once", "body": "only once"}
+
+    first = client.post(URL, payload, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+    again = client.post(URL, payload, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json()
+    assert again["Idempotent-Replayed"] == "true"
+    assert Document.objects.filter(owner=user).count() == 1
+
+
+def test_document_create_reused_key_with_other_body_is_422(user, client_for):
+    """The same Idempotency-Key with a different body is refused, nothing created."""
+    client = client_for(user)
+    client.post(URL, {"title": "A"}, format="json", HTTP_IDEMPOTENCY_KEY="k-2")
+
+    response = client.post(
+        URL, {"title": "B"}, format="json", HTTP_IDEMPOTENCY_KEY="k-2"
+    )
+
+    assert response.status_code == 422
+    assert response.json()["code"] == "idempotency_key_reused"
+    assert list(
+        Document.objects.filter(owner=user).values_list("title", flat=True)
+    ) == ["A"]
