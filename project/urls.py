@@ -8,7 +8,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from accounts.views import jwks
-from project import health
+from project import health, oidc
 from project.docs import RedocApi, SchemaApi, SwaggerApi
 
 api_v1 = [
@@ -26,6 +26,9 @@ urlpatterns = [
     path("api/schema/", SchemaApi.as_view(), name="schema"),
     path("api/docs/", SwaggerApi.as_view(url_name="schema"), name="docs"),
     path("api/redoc/", RedocApi.as_view(url_name="schema"), name="redoc"),
+    # Staff sign-in: Cognito (OIDC + PKCE) when configured, else passwords.
+    path("admin/login/", oidc.admin_login, name="admin-login"),
+    path("oidc/", include("mozilla_django_oidc.urls")),
     path("admin/", admin.site.urls),
 ]
 

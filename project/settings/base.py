@@ -129,7 +129,7 @@ USE_TZ = True
 
 # --- Static and media files ----------------------------------------------------
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env.str("DJANGO_STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env.str("DJANGO_MEDIA_ROOT", default=str(VAR_DIR / "media")))
 STORAGES = {
@@ -342,6 +342,37 @@ AWS_SES_CONFIGURATION_SET = env.str("AWS_SES_CONFIGURATION_SET", default="") or 
 USE_SES_V2 = True
 # No GetSendQuota call before each message: services send one at a time.
 AWS_SES_AUTO_THROTTLE = None
+
+# --- Staff sign-in to the admin (runtime) ---------------------------------------
+# Cognito hosted UI, OpenID Connect code flow + PKCE (project/oidc.py). On when
+# COGNITO_DOMAIN and COGNITO_ADMIN_CLIENT_ID are set; then Django passwords
+# are not accepted. Off: the admin's own password form (laptops, tests).
+COGNITO_DOMAIN = env.str("COGNITO_DOMAIN", default="").rstrip("/")
+COGNITO_ADMIN_CLIENT_ID = env.str("COGNITO_ADMIN_CLIENT_ID", default="")
+ADMIN_OIDC_ENABLED = bool(COGNITO_DOMAIN and COGNITO_ADMIN_CLIENT_ID)
+OIDC_RP_CLIENT_ID = COGNITO_ADMIN_CLIENT_ID
+OIDC_RP_CLIENT_SECRET = env.str("COGNITO_ADMIN_CLIENT_SECRET", default="")
+OIDC_RP_SIGN_ALGO = "RS256"
+OIDC_RP_SCOPES = "openid email profile"
+OIDC_OP_AUTHORIZATION_ENDPOINT = f"{COGNITO_DOMAIN}/oauth2/authorize"
+OIDC_OP_TOKEN_ENDPOINT = f"{COGNITO_DOMAIN}/oauth2/token"
+OIDC_OP_USER_ENDPOINT = f"{COGNITO_DOMAIN}/oauth2/userInfo"
+OIDC_OP_ISSUER = env.str(
+    "COGNITO_OIDC_ISSUER",
+    default=f"https://cognito-idp.{COGNITO_AWS_REGION}.amazonaws.com/{COGNITO_USER_POOL}",
+)
+OIDC_OP_JWKS_ENDPOINT = f"{OIDC_OP_ISSUER}/.well-known/jwks.json"
+OIDC_USE_PKCE = True
+OIDC_TOKEN_USE_BASIC_AUTH = True  # client_secret_basic, as Cognito documents
+OIDC_TIMEOUT = 5
+OIDC_LEEWAY = 30
+LOGIN_REDIRECT_URL = "/admin/"
+LOGIN_REDIRECT_URL_FAILURE = "/admin/login/?failed=1"
+AUTHENTICATION_BACKENDS = (
+    ["project.oidc.StaffOIDCBackend"]
+    if ADMIN_OIDC_ENABLED
+    else ["django.contrib.auth.backends.ModelBackend"]
+)
 
 # --- Security headers (runtime) -----------------------------------------------
 # The admin and the API docs load scripts and styles only from this origin;
