@@ -87,7 +87,9 @@ def test_readyz_hung_storage_answers_503_within_timeout(
         "checks": {"database": "ok", "storage": "timeout"},
         "failed": ["storage"],
     }
-    assert elapsed < 2.0
+    # Without the deadline this would wait for botocore's 60 s read timeout;
+    # the bound is loose because CI machines are shared and busy.
+    assert elapsed < 10.0
 
 
 def test_readyz_missing_bucket_answers_503_naming_storage(
