@@ -235,6 +235,14 @@ def quota_reserve(
     )
 
 
+def usage_cost(*, reservation: Reservation, usage: Usage) -> Decimal:
+    """Return what ``usage`` costs at the prices fixed when it was reserved."""
+    return (
+        Decimal(usage.prompt_tokens) * reservation.input_price
+        + Decimal(usage.completion_tokens) * reservation.output_price
+    )
+
+
 def quota_settle(
     *,
     reservation: Reservation,
@@ -250,10 +258,7 @@ def quota_settle(
     Idempotent: a row already settled is left alone (returns False).
     """
     now = now or timezone.now()
-    cost = (
-        Decimal(usage.prompt_tokens) * reservation.input_price
-        + Decimal(usage.completion_tokens) * reservation.output_price
-    )
+    cost = usage_cost(reservation=reservation, usage=usage)
     with transaction.atomic():
         _relaxed_durability()
         updated = UsageRecord.objects.filter(
@@ -472,6 +477,9 @@ async def _settle(
         "AIRequestLatency", latency, unit="Milliseconds", dimensions=dimensions
     )
     metrics.record("AITokens", usage.total_tokens, unit="Count", dimensions=dimensions)
+    # The spend alarm in infra/ sums this metric.
+    cost = usage_cost(reservation=call.reservation, usage=usage)
+    metrics.record("AICostUSD", float(cost), unit="None", dimensions=dimensions)
 
 
 async def _settle_shielded(call: PreparedCall, **kwargs: Any) -> None:

@@ -46,6 +46,11 @@ class Command(BaseCommand):
             self.stdout.write(
                 f'curl -H "Authorization: Bearer {token}" {base}/api/v1/me'
             )
+            ai_port = os.environ.get("AI_PORT", str(int(port) + 1))
+            self.stdout.write(
+                f"AI (streaming, OpenAI-compatible): base_url=http://127.0.0.1:{ai_port}"
+                "/api/v1/ai, api_key=<the token above>"
+            )
             self.stdout.write(
                 "More tokens: .venv/bin/python manage.py issue_dev_token "
                 "--email you@example.com [--staff] [--id-token] [--ttl 3600]"

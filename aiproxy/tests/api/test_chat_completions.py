@@ -1,6 +1,7 @@
 """POST /api/v1/ai/chat/completions through the Django test client."""
 
 import json
+from decimal import Decimal
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -376,3 +377,28 @@ def test_chat_completion_get_405(auth_client):
     """GET on the completions endpoint is not allowed."""
     response = auth_client.get(URL)
     assert response.status_code == 405
+
+
+def test_chat_completion_ok_records_tokens_and_cost_metrics(
+    auth_client, settings, capsys
+):
+    """A settled request writes EMF records for its tokens and its USD cost."""
+    settings.METRICS_ENABLED = True
+    AIModelFactory(
+        name="gpt-priced",
+        provider="fake",
+        input_price=Decimal("0.001"),
+        output_price=Decimal("0.002"),
+    )
+    capsys.readouterr()
+
+    _post(auth_client, {"model": "gpt-priced", "messages": MESSAGES, "max_tokens": 50})
+
+    values = {}
+    for line in capsys.readouterr().out.splitlines():
+        if line.startswith("{") and '"_aws"' in line:
+            record = json.loads(line)
+            for metric in record["_aws"]["CloudWatchMetrics"][0]["Metrics"]:
+                values[metric["Name"]] = record[metric["Name"]]
+    assert values["AITokens"] == 20
+    assert values["AICostUSD"] == pytest.approx(12 * 0.001 + 8 * 0.002)
