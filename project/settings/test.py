@@ -23,3 +23,7 @@ REST_FRAMEWORK = {
     **REST_FRAMEWORK,
     "DEFAULT_THROTTLE_RATES": dict.fromkeys(REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]),
 }
+
+# Tests don't run collectstatic: let whitenoise look files up per request
+# instead of warning at start-up that STATIC_ROOT does not exist.
+WHITENOISE_AUTOREFRESH = True
