@@ -68,6 +68,17 @@ def parse_if_match(request: Request) -> int | None:
     return int(match.group(1))
 
 
+def conflict_error(conflict: "services.VersionConflict") -> ApplicationError:
+    """Return the 412/428 answer for a lost compare-and-swap, with the current document."""
+    return ApplicationError(
+        conflict.detail,
+        code=conflict.code,
+        status=conflict.status,
+        extra={"current": document_data(conflict.document)},
+        headers={"ETag": etag_for(conflict.document)},
+    )
+
+
 def document_response(document: Document, *, status_code: int = 200) -> Response:
     """Return the document as JSON with its ETag."""
     return Response(
@@ -201,13 +212,7 @@ class DocumentDetailApi(BodyLimitMixin, APIView):
                 **incoming.validated_data,
             )
         except services.VersionConflict as conflict:
-            raise ApplicationError(
-                conflict.detail,
-                code=conflict.code,
-                status=conflict.status,
-                extra={"current": document_data(conflict.document)},
-                headers={"ETag": etag_for(conflict.document)},
-            ) from None
+            raise conflict_error(conflict) from None
         return document_response(document)
 
     @extend_schema(
@@ -309,13 +314,7 @@ class RevisionRestoreApi(APIView):
                 expected_version=expected,
             )
         except services.VersionConflict as conflict:
-            raise ApplicationError(
-                conflict.detail,
-                code=conflict.code,
-                status=conflict.status,
-                extra={"current": document_data(conflict.document)},
-                headers={"ETag": etag_for(conflict.document)},
-            ) from None
+            raise conflict_error(conflict) from None
         return document_response(document)
 
 
