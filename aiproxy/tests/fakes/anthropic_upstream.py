@@ -27,11 +27,12 @@ the keys it saw (``keys_seen``) and whether a client went away mid-stream
 
 import json
 import re
-import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from aiproxy.tests.fakes.loopback import LoopbackFake
 
 DEFAULT_REPLY = (
     "Hello from the fake Anthropic upstream. This answer streams one word at a "
@@ -55,12 +56,7 @@ def _text(content: Any) -> str:
     return ""
 
 
-class _Server(ThreadingHTTPServer):
-    request_queue_size = 256  # many concurrent connects on a loaded machine
-    daemon_threads = True
-
-
-class AnthropicUpstream:
+class AnthropicUpstream(LoopbackFake):
     """Serve the fake on a free loopback port; ``url`` is its base URL."""
 
     def __init__(self, *, api_key: str = "sk-ant-test-fake-key-0001") -> None:
@@ -75,33 +71,7 @@ class AnthropicUpstream:
         self.cut_after: int | None = None
         self.requests: list[dict[str, Any]] = []
         self.keys_seen: list[str] = []
-        self.cancelled = threading.Event()
-        self.finished = threading.Event()
-        self._release = threading.Event()
-        self._lock = threading.Lock()
-        self._server = _Server(("127.0.0.1", 0), _make_handler(self))
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            daemon=True,
-        )
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def start(self) -> "AnthropicUpstream":
-        """Start serving in a background thread."""
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Release hung requests and stop serving."""
-        self._release.set()
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__(_make_handler)
 
     # -- what one request gets ---------------------------------------------
 

@@ -25,11 +25,12 @@ import binascii
 import json
 import re
 import struct
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import unquote
+
+from aiproxy.tests.fakes.loopback import LoopbackFake
 
 DEFAULT_REPLY = "Hello from the fake Bedrock runtime, one word per event."
 _WORD = re.compile(r"\s*\S+")
@@ -86,12 +87,7 @@ def exception_event(name: str, message: str) -> bytes:
     )
 
 
-class _Server(ThreadingHTTPServer):
-    request_queue_size = 256  # many concurrent connects on a loaded machine
-    daemon_threads = True
-
-
-class BedrockUpstream:
+class BedrockUpstream(LoopbackFake):
     """Serve the fake on a free loopback port; ``url`` is its endpoint URL."""
 
     def __init__(self) -> None:
@@ -101,33 +97,7 @@ class BedrockUpstream:
         self.fail_next: list[tuple[int, str, str]] = []
         self.stream_error_after: int | None = None
         self.requests: list[dict[str, Any]] = []
-        self.cancelled = threading.Event()
-        self.finished = threading.Event()
-        self._release = threading.Event()
-        self._lock = threading.Lock()
-        self._server = _Server(("127.0.0.1", 0), _make_handler(self))
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            daemon=True,
-        )
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def start(self) -> "BedrockUpstream":
-        """Start serving in a background thread."""
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Release hung requests and stop serving."""
-        self._release.set()
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__(_make_handler)
 
     def answer(self, body: dict[str, Any]) -> tuple[list[str], str, int]:
         """Return (words, stopReason, inputTokens) for a Converse ``body``."""
