@@ -45,6 +45,16 @@ def moto_server() -> Iterator[str]:
 
 
 @pytest.fixture(autouse=True)
+def _forget_accepted_tokens() -> Iterator[None]:
+    """Start and end every test with no remembered tokens (rows roll back)."""
+    from accounts.authcache import accepted_tokens
+
+    accepted_tokens.clear()
+    yield
+    accepted_tokens.clear()
+
+
+@pytest.fixture(autouse=True)
 def _media_root(settings, tmp_path) -> None:
     """Keep every test's stored files in its own temporary folder."""
     settings.MEDIA_ROOT = tmp_path / "media"

@@ -14,6 +14,7 @@ from django_cognito_jwt import JSONWebTokenAuthentication
 from rest_framework import exceptions
 from rest_framework.request import Request
 
+from accounts.authcache import accepted_tokens
 from accounts.models import User
 from accounts.tokens import (
     IssuerNotConfigured,
@@ -49,6 +50,9 @@ class CognitoAuthentication(JSONWebTokenAuthentication):
         from accounts.services import user_authenticate
 
         token = raw.decode("latin-1") if isinstance(raw, bytes) else raw
+        remembered = accepted_tokens.get(token)
+        if remembered is not None:
+            return remembered
         try:
             claims = self.get_token_validator(request).validate(token)
             user = user_authenticate(claims=claims, token=token)
@@ -57,6 +61,7 @@ class CognitoAuthentication(JSONWebTokenAuthentication):
         except IssuerNotConfigured as exc:
             logger.error("Cognito sign-in is missing settings: %s", exc)
             raise SignInNotConfigured from None
+        accepted_tokens.put(token, user, claims)
         return user, claims
 
     def _fail(self, request: Request, exc: TokenError) -> None:

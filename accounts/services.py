@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts import registry
 from accounts.adapters import cognito
+from accounts.authcache import forget_user
 from accounts.models import User
 from accounts.tokens import TokenError, local_issuer_enabled
 from project.exceptions import ApplicationError
@@ -208,6 +209,7 @@ def user_sign_out_everywhere(*, user: User) -> None:
     now = timezone.now()
     User.objects.filter(pk=user.pk).update(tokens_valid_after=now, updated_at=now)
     user.tokens_valid_after = now
+    forget_user(user.pk)
     if local_issuer_enabled() or not user.cognito_username:
         return
     try:
@@ -240,6 +242,7 @@ def user_delete(*, user: User) -> None:
         for contributor in registry.contributors():
             contributor.delete(user)
         User.objects.filter(pk=user.pk).delete()
+        transaction.on_commit(lambda: forget_user(user.pk))
         if username and not local_issuer_enabled():
             transaction.on_commit(lambda: _cognito_delete_later(username))
 

@@ -13,7 +13,14 @@ from rest_framework.test import APIClient
 
 from accounts.tests.factories import UserFactory
 from project.models import ThrottleBucket
-from project.throttling import DatabaseRateThrottle, parse_rate, throttle_hit
+from project.throttling import (
+    DatabaseRateThrottle,
+    LocalTallies,
+    batch_for,
+    local_tallies,
+    parse_rate,
+    throttle_hit,
+)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("project.tests.urls")]
 
@@ -40,6 +47,13 @@ def rates(settings):
 @pytest.fixture(autouse=True)
 def _fixed_clock(monkeypatch):
     monkeypatch.setattr(DatabaseRateThrottle, "timer", staticmethod(lambda: FIXED_NOW))
+
+
+@pytest.fixture(autouse=True)
+def _no_unwritten_hits():
+    local_tallies.clear()
+    yield
+    local_tallies.clear()
 
 
 THROTTLED_45 = {
@@ -175,11 +189,75 @@ def test_throttle_state_lives_in_the_database(auth_client, user, rates):
 def test_throttle_signed_in_request_costs_one_query(
     auth_client, rates, django_assert_num_queries
 ):
-    """Throttling an authenticated request is a single UPSERT."""
-    rates(user="600/min", anon="60/min")
+    """Throttling an authenticated request at a small rate is a single UPSERT."""
+    rates(user="60/min", anon="60/min")
     with django_assert_num_queries(1):
         response = auth_client.get("/api/test/public")
     assert response.status_code == 200
+
+
+def test_throttle_generous_rate_writes_once_per_batch(
+    auth_client, user, rates, django_assert_num_queries
+):
+    """At 1000/min a process writes its hits 20 at a time, not one by one."""
+    rates(user="1000/min", anon="60/min")
+    assert batch_for(1000) == 20
+    with django_assert_num_queries(0):
+        for _ in range(19):
+            assert auth_client.get("/api/test/public").status_code == 200
+    with django_assert_num_queries(1):
+        assert auth_client.get("/api/test/public").status_code == 200
+    assert ThrottleBucket.objects.get(key=f"user:u{user.pk}").hits == 20
+
+
+@pytest.mark.parametrize(("limit", "batch"), [(1, 1), (99, 1), (100, 2), (600, 12)])
+def test_throttle_batch_is_under_two_percent_of_the_rate(limit, batch):
+    """Rates under 100 are written on every hit; larger ones in small batches."""
+    assert batch_for(limit) == batch
+
+
+def test_throttle_batch_is_capped():
+    """However generous the rate, a process gathers at most 100 hits."""
+    assert batch_for(10**9) == 100
+
+
+def test_throttle_near_the_limit_writes_every_hit():
+    """Within one batch of the limit, each hit is written and decided by the DB."""
+    tallies = LocalTallies()
+    limit = 100  # batch 2
+    for _ in range(98):
+        assert tallies.hit(key="k", window_start=0, limit=limit)
+    assert ThrottleBucket.objects.get(key="k").hits == 98
+    assert tallies.hit(key="k", window_start=0, limit=limit)
+    assert ThrottleBucket.objects.get(key="k").hits == 99
+
+
+def test_throttle_refuses_on_the_shared_count_of_other_processes():
+    """Hits written by another process count once this one writes (one batch)."""
+    tallies = LocalTallies()
+    throttle_hit(key="k", window_start=0, hits=1000)  # another process
+    allowed = [tallies.hit(key="k", window_start=0, limit=1000) for _ in range(40)]
+    assert allowed.count(True) == batch_for(1000) - 1
+    assert not any(allowed[batch_for(1000) - 1 :])
+
+
+def test_throttle_overshoot_bounded_by_one_batch_per_process():
+    """Two processes at 1000/min admit at most limit + 2 × (batch - 1) hits."""
+    first, second = LocalTallies(), LocalTallies()
+    admitted = 0
+    for _ in range(1100):
+        admitted += first.hit(key="k", window_start=0, limit=1000)
+        admitted += second.hit(key="k", window_start=0, limit=1000)
+    assert 1000 <= admitted <= 1000 + 2 * (batch_for(1000) - 1)
+
+
+def test_throttle_new_window_starts_from_zero():
+    """Hits of an earlier window do not count in the next."""
+    tallies = LocalTallies()
+    for _ in range(5):
+        tallies.hit(key="k", window_start=0, limit=5)
+    assert not tallies.hit(key="k", window_start=0, limit=5)
+    assert tallies.hit(key="k", window_start=60, limit=5)
 
 
 @pytest.mark.parametrize(
