@@ -2,7 +2,6 @@
 
 import base64
 import binascii
-import functools
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -10,14 +9,11 @@ from typing import Any
 from uuid import UUID
 
 from django.core.exceptions import ValidationError
-from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
-from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db import connection, transaction
 from django.db.models import (
     Case,
     CharField,
     F,
-    Field,
-    Model,
     OuterRef,
     Q,
     QuerySet,
@@ -29,6 +25,7 @@ from django.db.models.functions import Collate, Lower
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
+from documents import sql
 from documents.models import (
     ROLE_RANK,
     Document,
@@ -108,7 +105,7 @@ def document_get_for_user(
     operation a 403 ``owner_only``.
     """
     try:
-        document = _document_read(document_id=document_id, user_id=user.pk)
+        document = sql.document_read(document_id=document_id, user_id=user.pk)
     except (ValueError, ValidationError):
         document = None
     if document is None:
@@ -133,102 +130,6 @@ def document_get_for_user(
         raise ApplicationError(
             _("Only the owner can do this."), code="owner_only", status=403
         )
-    return document
-
-
-# -- the single-document read ---------------------------------------------------
-#
-# Every document endpoint starts with this read, so it is one hand-written
-# statement: the document by primary key, its owner's and last editor's public
-# columns, and the caller's grant as a scalar subquery. The equivalent
-# queryset (two joins and a subquery) cost ~1.4 ms per request to build and
-# compile, three times what PostgreSQL takes to answer it (BENCHMARKS.md).
-# Table and column names come from the models' ``_meta``, so renames follow.
-
-_USER_PUBLIC = ("id", "email", "display_name")
-
-
-@functools.cache
-def _user_public_fields() -> tuple[Field, ...]:
-    """Return the user columns a document read carries, in model field order."""
-    return tuple(f for f in User._meta.concrete_fields if f.attname in _USER_PUBLIC)
-
-
-@functools.cache
-def _document_read_sql(vendor: str) -> str:
-    """Return the read statement for a database vendor (quoting differs)."""
-    q = connection.ops.quote_name
-    doc, grant = Document._meta, DocumentAccess._meta
-    user_table, user_pk = q(User._meta.db_table), q(User._meta.pk.column)
-
-    def col(model_meta, name: str) -> str:
-        return q(model_meta.get_field(name).column)
-
-    columns = [f"d.{q(f.column)}" for f in doc.concrete_fields]
-    for alias in ("o", "e"):
-        columns += [f"{alias}.{q(f.column)}" for f in _user_public_fields()]
-    columns.append(
-        f"(SELECT g.{col(grant, 'role')} FROM {q(grant.db_table)} g "  # noqa: S608
-        f"WHERE g.{col(grant, 'document')} = d.{q(doc.pk.column)} "
-        f"AND g.{col(grant, 'user')} = %s)"
-    )
-    return (
-        f"SELECT {', '.join(columns)} FROM {q(doc.db_table)} d "  # noqa: S608
-        f"JOIN {user_table} o ON o.{user_pk} = d.{col(doc, 'owner')} "
-        f"LEFT JOIN {user_table} e ON e.{user_pk} = d.{col(doc, 'last_editor')} "
-        f"WHERE d.{q(doc.pk.column)} = %s"
-    )
-
-
-@functools.cache
-def _converters(vendor: str, model: type[Model], fields: tuple[Field, ...]) -> list:
-    """Return each field's value converters, as the ORM would apply them."""
-    converters = []
-    for field in fields:
-        column = field.get_col(model._meta.db_table)
-        found = connection.ops.get_db_converters(column)
-        converters.append((column, found + field.get_db_converters(connection)))
-    return converters
-
-
-def _from_row(
-    conn: BaseDatabaseWrapper, model: type[Model], fields: tuple, values: tuple
-) -> Model:
-    """Build an instance from raw column values (unlisted fields deferred)."""
-    converted = list(values)
-    for i, (column, converters) in enumerate(_converters(conn.vendor, model, fields)):
-        for convert in converters:
-            converted[i] = convert(converted[i], column, conn)
-    return model.from_db(conn.alias, [f.attname for f in fields], converted)
-
-
-def _document_read(*, document_id: UUID | str, user_id: Any) -> Document | None:
-    """Return the document with ``owner``, ``last_editor`` and ``granted_role`` set.
-
-    Raises ``ValidationError`` for an id that is not a UUID.
-    """
-    conn = connections[DEFAULT_DB_ALIAS]
-    pk_field = Document._meta.pk
-    params = [
-        User._meta.pk.get_db_prep_value(user_id, conn),
-        pk_field.get_db_prep_value(pk_field.to_python(document_id), conn),
-    ]
-    with conn.cursor() as cursor:
-        cursor.execute(_document_read_sql(conn.vendor), params)
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    doc_fields, user_fields = (
-        tuple(Document._meta.concrete_fields),
-        _user_public_fields(),
-    )
-    n, u = len(doc_fields), len(user_fields)
-    document = _from_row(conn, Document, doc_fields, row[:n])
-    document.owner = _from_row(conn, User, user_fields, row[n : n + u])
-    if document.last_editor_id is not None:
-        editor = row[n + u : n + 2 * u]
-        document.last_editor = _from_row(conn, User, user_fields, editor)
-    document.granted_role = row[-1]
     return document
 
 
@@ -317,39 +218,23 @@ def document_list(
         return _search_page(user=user, scope=scope, q=q, data=data, page_size=page_size)
     key, desc = ORDERINGS[ordering]
     after = _cursor_position(data, scope=scope, ordering=ordering) if data else None
-    base = Document.objects.all()
-    fields = LIST_VALUES
-    if key == "title_key":
-        base = base.annotate(title_key=_title_key())
-        fields = (*LIST_VALUES, "title_key")
-    owned = (
-        base.filter(owner=user).annotate(role=Value(Role.OWNER.value)).values(*fields)
+    branches = {
+        Scope.ALL: (sql.OWNED, sql.SHARED),
+        Scope.OWNED: (sql.OWNED,),
+        Scope.SHARED: (sql.SHARED,),
+        Scope.TRASH: (sql.TRASHED,),
+    }[scope]
+    # Owned and shared documents are two index-friendly keyset branches of
+    # one statement, instead of one OR that PostgreSQL can only answer by
+    # scanning every document.
+    rows = sql.list_page(
+        user_id=user.pk,
+        branches=branches,
+        key=key,
+        desc=desc,
+        after=after,
+        limit=page_size + 1,
     )
-    shared = (
-        base.filter(accesses__user=user, trashed_at__isnull=True)
-        .annotate(role=F("accesses__role"))
-        .values(*fields)
-    )
-    limit = page_size + 1
-    if scope == Scope.TRASH:
-        rows = list(
-            _keyset(owned.filter(trashed_at__isnull=False), key, desc, after)[:limit]
-        )
-    elif scope == Scope.OWNED:
-        rows = list(
-            _keyset(owned.filter(trashed_at__isnull=True), key, desc, after)[:limit]
-        )
-    elif scope == Scope.SHARED:
-        rows = list(_keyset(shared, key, desc, after)[:limit])
-    else:
-        # Two index-friendly queries merged here instead of one OR that
-        # PostgreSQL can only answer with a scan of every document.
-        rows = list(
-            _keyset(owned.filter(trashed_at__isnull=True), key, desc, after)[:limit]
-        )
-        rows += list(_keyset(shared, key, desc, after)[:limit])
-        rows.sort(key=lambda row: (row[key], row["id"]), reverse=desc)
-        rows = rows[:limit]
     next_cursor = None
     if len(rows) > page_size:
         rows = rows[:page_size]
