@@ -89,6 +89,9 @@ def attachment_check_declared(*, content_type: str, size_bytes: int) -> None:
         )
 
 
+LOCAL_PLACEHOLDER_NAME = "upload"
+
+
 def attachment_quota_remaining_bytes(*, user: "User") -> int:
     """Return how many more bytes the user may store (never negative)."""
     used = attachment_storage_used_bytes(user=user)
@@ -314,19 +317,50 @@ class ReceivedFile:
     head: bytes
 
 
+def attachment_upload_local_reserve(
+    *, user: "User", document: Document, max_bytes: int
+) -> Attachment:
+    """Reserve ``max_bytes`` of quota for a multipart upload before it streams.
+
+    The pending row counts against the quota like a presigned upload's, so
+    of two concurrent uploads that would pass the quota together, the second
+    is refused here, before any of its bytes are stored. Its placeholder
+    name and type are replaced by :func:`attachment_upload_local`.
+    """
+    return _attachment_create_reserved(
+        user=user,
+        document=document,
+        filename=LOCAL_PLACEHOLDER_NAME,
+        content_type="application/octet-stream",
+        size_bytes=max_bytes,
+        storage_key=attachment_new_key(),
+        status=Attachment.Status.PENDING,
+    )
+
+
+def attachment_upload_local_abandon(*, reservation: Attachment) -> None:
+    """Drop a reservation whose upload failed, and whatever it stored."""
+    Attachment.objects.filter(
+        pk=reservation.pk, status=Attachment.Status.PENDING
+    ).delete()
+    attachment_storage().delete(key=reservation.storage_key)
+
+
 def attachment_upload_local(
     *,
-    user: "User",
-    document: Document,
+    reservation: Attachment,
     received: ReceivedFile,
     content_type: str | None = None,
 ) -> Attachment:
-    """Verify a file already streamed to local storage and record it ready.
+    """Verify a file streamed to local storage and turn its reservation ready.
 
-    On any refusal the stored file is deleted before the error is raised.
+    On any refusal the reservation and the stored file are deleted before the
+    error is raised.
     """
     declared = content_type or received.content_type
     try:
+        if received.storage_key != reservation.storage_key:
+            raise ValueError("the file was not stored under its reservation's key")
         attachment_check_declared(content_type=declared, size_bytes=received.size_bytes)
         if not sniff_matches(head=received.head, declared_type=declared):
             _rejected_metric("unsupported_type")
@@ -335,26 +369,24 @@ def attachment_upload_local(
                 code="unsupported_type",
                 status=415,
             )
-        attachment = _attachment_create_reserved(
-            user=user,
-            document=document,
-            filename=attachment_clean_filename(received.filename),
-            content_type=declared,
-            size_bytes=received.size_bytes,
-            storage_key=received.storage_key,
-            status=Attachment.Status.READY,
-            checksum_sha256=received.sha256,
-        )
+        reservation.filename = attachment_clean_filename(received.filename)
+        reservation.content_type = declared
+        reservation.size_bytes = received.size_bytes  # at most the reservation
+        reservation.checksum_sha256 = received.sha256
+        reservation.status = Attachment.Status.READY
+        reservation.completed_at = timezone.now()
+        reservation.full_clean()
+        reservation.save()
     except BaseException:
-        attachment_storage().delete(key=received.storage_key)
+        attachment_upload_local_abandon(reservation=reservation)
         raise
     metrics.record(
         "AttachmentUploadBytes",
-        attachment.size_bytes,
+        reservation.size_bytes,
         unit="Bytes",
         dimensions={"mode": "local"},
     )
-    return attachment
+    return reservation
 
 
 def attachment_delete(*, user: "User", attachment_id: UUID | str) -> None:

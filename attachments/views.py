@@ -28,10 +28,11 @@ from attachments.ranges import RangeNotSatisfiable, iter_file_range, parse_range
 from attachments.selectors import attachment_get_for_user, attachment_list_for_document
 from attachments.services import (
     attachment_delete,
-    attachment_new_key,
     attachment_quota_remaining_bytes,
     attachment_upload_complete,
     attachment_upload_local,
+    attachment_upload_local_abandon,
+    attachment_upload_local_reserve,
     attachment_upload_start,
     storage_unavailable,
 )
@@ -160,30 +161,35 @@ class DocumentAttachmentsApi(APIView):
         length = int(request.META.get("CONTENT_LENGTH") or 0)
         if length > limit + MULTIPART_OVERHEAD_BYTES:
             raise error
-        key = attachment_new_key()
+        # The file is at most the body: reserve that much (or the limit) now,
+        # so a concurrent upload cannot spend the same quota while this streams.
+        reservation = attachment_upload_local_reserve(
+            user=request.user,
+            document=document,
+            max_bytes=min(length, limit) if length else limit,
+        )
         handler = StorageUploadHandler(
             request._request,
             storage=storage,
-            key=key,
-            max_bytes=limit,
+            key=reservation.storage_key,
+            max_bytes=reservation.size_bytes,
             limit_error=error,
         )
         request._request.upload_handlers = [handler]
         try:
             received = request.FILES.get(FILE_FIELD)
             content_type = request.POST.get("content_type", "").strip().lower()
+            if received is None:
+                raise ApplicationError(
+                    _("Send the file in the multipart field 'file'."),
+                    code="file_missing",
+                    status=400,
+                )
         except BaseException:
-            storage.delete(key=key)
+            attachment_upload_local_abandon(reservation=reservation)
             raise
-        if received is None:
-            raise ApplicationError(
-                _("Send the file in the multipart field 'file'."),
-                code="file_missing",
-                status=400,
-            )
         attachment = attachment_upload_local(
-            user=request.user,
-            document=document,
+            reservation=reservation,
             received=received,
             content_type=content_type or None,
         )

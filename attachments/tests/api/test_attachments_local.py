@@ -8,9 +8,11 @@ import pytest
 
 from attachments.adapters.storage import attachment_storage
 from attachments.models import Attachment, StorageDeletion
+from attachments.services import attachment_upload_local_reserve
 from attachments.tests.factories import PDF_BYTES, PNG_BYTES, AttachmentFactory
 from documents.models import DocumentAccess
 from documents.tests.factories import DocumentAccessFactory, DocumentFactory
+from project.exceptions import ApplicationError
 
 pytestmark = pytest.mark.django_db
 
@@ -94,6 +96,56 @@ def test_upload_local_over_quota_refused(settings, user, auth_client):
     assert response.json()["code"] == "quota_exceeded"
     assert Attachment.objects.count() == 1
     assert stored_keys() == []
+
+
+def test_upload_local_reservation_beyond_quota_refused(settings, user):
+    """A multipart upload's reservation is taken before its bytes arrive: a
+    second one that fits only without the first is refused up front."""
+    settings.ATTACHMENT_USER_QUOTA_BYTES = 3000
+    document = DocumentFactory(owner=user)
+    attachment_upload_local_reserve(user=user, document=document, max_bytes=2000)
+    with pytest.raises(ApplicationError) as refused:
+        attachment_upload_local_reserve(user=user, document=document, max_bytes=1500)
+    assert refused.value.code == "quota_exceeded"
+    assert Attachment.objects.count() == 1
+
+
+def test_upload_local_pending_reservation_counts_against_new_uploads(
+    settings, user, auth_client
+):
+    """While one upload streams (its reservation pending), another upload sees
+    only the quota that is left and is refused before storing a byte."""
+    settings.ATTACHMENT_USER_QUOTA_BYTES = 3000
+    document = DocumentFactory(owner=user)
+    attachment_upload_local_reserve(user=user, document=document, max_bytes=2990)
+    response = send(auth_client, document)
+    assert response.status_code == 413
+    assert response.json()["code"] == "quota_exceeded"
+    assert Attachment.objects.count() == 1
+    assert stored_keys() == []
+
+
+def test_upload_local_reservation_becomes_the_ready_row(user, auth_client):
+    """The reservation turns into the attachment, sized to the file, not the body."""
+    response = send(auth_client, DocumentFactory(owner=user))
+    attachment = Attachment.objects.get()
+    assert str(attachment.pk) == response.json()["id"]
+    assert attachment.status == Attachment.Status.READY
+    assert attachment.size_bytes == len(PNG_BYTES)
+    assert attachment.filename == "photo.png"
+
+
+def test_upload_local_missing_file_field_leaves_no_reservation(user, auth_client):
+    """A multipart body without the file is a 400 and keeps no pending row."""
+    document = DocumentFactory(owner=user)
+    response = auth_client.post(
+        f"/api/v1/documents/{document.pk}/attachments/",
+        {"content_type": "image/png"},
+        format="multipart",
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == "file_missing"
+    assert not Attachment.objects.exists()
 
 
 def test_upload_local_content_not_declared_type_refused(user, auth_client):
