@@ -165,6 +165,11 @@ def _list_statement(
     doc_pk = f"d.{q(Document._meta.pk.column)}"
     columns = ", ".join(f"d.{_column(Document, name)}" for name in _LIST_DOCUMENT)
     trashed = f"d.{_column(Document, 'trashed_at')}"
+    # A title page carries its sort key (the cursor needs it); a time page
+    # sorts on the updated_at column it already has.
+    by_time = key == "updated_at"
+    extra = "" if by_time else f", {sort_key} AS sort_key"
+    outer_key = f"p.{_column(Document, 'updated_at')}" if by_time else "p.sort_key"
     parts = []
     for branch in branches:
         if branch == SHARED:
@@ -185,7 +190,7 @@ def _list_statement(
                 f" AND ({sort_key} {op} %s OR ({sort_key} = %s AND {doc_pk} {op} %s))"
             )
         parts.append(
-            f"SELECT * FROM (SELECT {columns}, {role} AS role, {sort_key} AS sort_key "  # noqa: S608
+            f"SELECT * FROM (SELECT {columns}, {role} AS role{extra} "  # noqa: S608
             f"FROM {source} WHERE {where} "
             f"ORDER BY {sort_key} {order}, {doc_pk} {order} LIMIT %s) AS {branch}"
         )
@@ -194,11 +199,11 @@ def _list_statement(
         f"o.{_column(User, name)}" for name in ("email", "display_name")
     )
     pk = q(Document._meta.pk.column)
-    collate = ' COLLATE "C"' if vendor == "postgresql" and key != "updated_at" else ""
+    collate = ' COLLATE "C"' if vendor == "postgresql" and not by_time else ""
     return (
         f"SELECT p.*, {owner_columns} FROM ({' UNION ALL '.join(parts)}) AS p "  # noqa: S608
         f"JOIN {users} o ON o.{q(User._meta.pk.column)} = p.{_column(Document, 'owner')} "
-        f"ORDER BY p.sort_key{collate} {order}, p.{pk} {order} LIMIT %s"
+        f"ORDER BY {outer_key}{collate} {order}, p.{pk} {order} LIMIT %s"
     )
 
 
@@ -249,14 +254,10 @@ def list_page(
     rows = []
     for raw in raw_rows:
         values = _convert(db, fields, raw[:n])
-        role, sort_value, email, display_name = raw[n:]
         row = {f.attname: v for f, v in zip(fields, values, strict=True)}
-        row.update(
-            role=role,
-            owner__email=email,
-            owner__display_name=display_name,
-        )
+        row["role"] = raw[n]
         if key != "updated_at":
-            row[key] = sort_value
+            row[key] = raw[n + 1]
+        row["owner__email"], row["owner__display_name"] = raw[-2:]
         rows.append(row)
     return rows
