@@ -1,14 +1,21 @@
 """Full-text search: PostgreSQL tsvector with ranking and headlines, or a fallback.
 
 PostgreSQL reads the generated ``search_vector`` column made by migration
-0003; other databases (SQLite in development) match every word with
-``icontains`` and build the snippet in Python. Both return the same shape:
-a queryset annotated with ``rank`` and, after :func:`snippet_for`, a snippet in
+0003 (kept in the row by 0004, indexed with the owner by 0005); other
+databases (SQLite in development) match every word with ``icontains`` and
+build the snippet in Python. Both give the same shape: :func:`search_filter`
+annotates ``rank``, :func:`headlines` returns the raw headline of the few
+documents on the page, and :func:`snippet_for` turns one into a snippet in
 which matches are wrapped in ``<mark>`` and everything else is HTML-escaped.
+Headlines are a separate step because ``ts_headline`` parses the whole body:
+computed in the ranking query it ran for every row of every branch up to the
+page's offset, not only for the rows shown.
 """
 
 import html
 import re
+from collections.abc import Iterable
+from uuid import UUID
 
 from django.contrib.postgres.search import (
     SearchHeadline,
@@ -21,7 +28,6 @@ from django.db.models import (
     BooleanField,
     Case,
     Expression,
-    F,
     FloatField,
     Func,
     Q,
@@ -67,21 +73,10 @@ def search_terms(q: str) -> list[str]:
 def search_filter(queryset, q: str):
     """Filter ``queryset`` to documents matching ``q`` and annotate ``rank``."""
     if is_full_text():
-        query = SearchQuery(q, config=SEARCH_CONFIG, search_type="websearch")
+        query = _query(q)
         vector = SearchVectorColumn(output_field=SearchVectorField())
         return queryset.filter(_Matches(vector, query)).annotate(
-            rank=SearchRank(vector, query),
-            headline=SearchHeadline(
-                Left("body", HEADLINE_SOURCE_CHARS),
-                query,
-                config=SEARCH_CONFIG,
-                start_sel=_START,
-                stop_sel=_STOP,
-                max_words=35,
-                min_words=15,
-                max_fragments=2,
-                fragment_delimiter=" … ",
-            ),
+            rank=SearchRank(vector, query)
         )
     terms = search_terms(q)
     condition = Q(pk__in=[]) if not terms else Q()
@@ -95,9 +90,38 @@ def search_filter(queryset, q: str):
             When(title_hit, then=Value(1.0)),
             default=Value(0.0),
             output_field=FloatField(),
-        ),
-        headline=Left(F("body"), HEADLINE_SOURCE_CHARS),
+        )
     )
+
+
+def headlines(document_ids: Iterable[UUID], q: str) -> dict[UUID, str]:
+    """Return the raw headline for ``q`` of each document, for :func:`snippet_for`.
+
+    One query whatever the number of documents; a document that is gone is
+    simply absent.
+    """
+    ids = list(document_ids)
+    if not ids:
+        return {}
+    source = Left("body", HEADLINE_SOURCE_CHARS)
+    if is_full_text():
+        source = SearchHeadline(
+            source,
+            _query(q),
+            config=SEARCH_CONFIG,
+            start_sel=_START,
+            stop_sel=_STOP,
+            max_words=35,
+            min_words=15,
+            max_fragments=2,
+            fragment_delimiter=" … ",
+        )
+    rows = Document.objects.filter(pk__in=ids).annotate(headline=source)
+    return dict(rows.values_list("pk", "headline"))
+
+
+def _query(q: str) -> SearchQuery:
+    return SearchQuery(q, config=SEARCH_CONFIG, search_type="websearch")
 
 
 def snippet_for(headline: str | None, q: str) -> str:

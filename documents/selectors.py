@@ -33,7 +33,7 @@ from documents.models import (
     DocumentRevision,
     Role,
 )
-from documents.search import is_full_text, search_filter
+from documents.search import headlines, is_full_text, search_filter
 from project.exceptions import ApplicationError, NotFound
 
 
@@ -280,7 +280,7 @@ def _search_page(
     querysets = [
         search_filter(branch, q)
         .order_by("-rank", "-updated_at", "-pk")
-        .values(*LIST_VALUES, "rank", "headline")[:limit]
+        .values(*LIST_VALUES, "rank")[:limit]
         for branch in branches
     ]
     if is_full_text():
@@ -301,6 +301,9 @@ def _search_page(
     if len(rows) > page_size:
         rows = rows[:page_size]
         next_cursor = encode_cursor({"s": scope, "q": q, "off": offset + page_size})
+    found = headlines((row["id"] for row in rows), q)
+    for row in rows:
+        row["headline"] = found.get(row["id"])
     return Page(items=rows, next_cursor=next_cursor)
 
 

@@ -1,4 +1,5 @@
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 import pytest
@@ -152,3 +153,97 @@ def test_document_search_stranger_shares_nothing(client_for):
     DocumentFactory(body="secret plans")
 
     assert titles(client_for(UserFactory()).get(URL, {"q": "secret"})) == []
+
+
+def test_document_search_ranks_more_frequent_matches_higher(user, client_for):
+    """Among body-only matches, more occurrences rank higher (PostgreSQL)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the fallback only ranks title hits first")
+    DocumentFactory(owner=user, title="Once", body="a heron and other birds")
+    DocumentFactory(owner=user, title="Thrice", body="heron heron heron by the lake")
+
+    response = client_for(user).get(URL, {"q": "heron"})
+
+    assert titles(response) == ["Thrice", "Once"]
+    ranks = [item["rank"] for item in response.json()["results"]]
+    assert ranks[0] > ranks[1]
+
+
+def test_document_search_merges_owned_and_shared_by_rank(user, client_for):
+    """A shared title hit ranks above an owned body-only hit, and vice versa."""
+    DocumentFactory(owner=user, title="Mine", body="the osprey nests here")
+    shared = DocumentFactory(title="Osprey", body="fish hawk")
+    DocumentAccessFactory(document=shared, user=user)
+    DocumentFactory(owner=user, title="Osprey diary", body="osprey again")
+    other = DocumentFactory(title="Theirs", body="an osprey flew by")
+    DocumentAccessFactory(document=other, user=user)
+
+    found = titles(client_for(user).get(URL, {"q": "osprey"}))
+
+    assert found[:2] == ["Osprey diary", "Osprey"]
+    assert sorted(found[2:]) == ["Mine", "Theirs"]
+
+
+def test_document_search_every_page_has_snippets(user, client_for):
+    """Snippets are built for the rows of later pages too, not only the first."""
+    for n in range(5):
+        DocumentFactory(owner=user, title=f"d{n}", body=f"part {n} of the puffin saga")
+    shared = DocumentFactory(title="s", body="a puffin shared with me")
+    DocumentAccessFactory(document=shared, user=user)
+    client = client_for(user)
+
+    first = client.get(URL, {"q": "puffin", "page_size": 4}).json()
+    second = client.get(
+        URL, {"q": "puffin", "page_size": 4, "cursor": first["next_cursor"]}
+    ).json()
+
+    items = first["results"] + second["results"]
+    assert len(items) == 6
+    assert all("<mark>puffin</mark>" in item["snippet"] for item in items)
+
+
+def test_document_search_snippet_belongs_to_its_document(user, client_for):
+    """Each hit carries the snippet of its own body."""
+    DocumentFactory(owner=user, title="Red", body="kite over the redwood forest")
+    DocumentFactory(owner=user, title="Black", body="kite over the blackthorn hedge")
+
+    results = client_for(user).get(URL, {"q": "kite"}).json()["results"]
+
+    by_title = {item["title"]: item["snippet"] for item in results}
+    assert "redwood" in by_title["Red"]
+    assert "blackthorn" not in by_title["Red"]
+    assert "blackthorn" in by_title["Black"]
+    assert "redwood" not in by_title["Black"]
+
+
+def test_document_search_query_count_does_not_grow_with_page_size(user, client_for):
+    """A search page of 1 hit and one of 20 hits cost the same number of queries."""
+    client = client_for(user)
+    DocumentFactory(owner=user, body="gannet")
+    with CaptureQueriesContext(connection) as small:
+        one = client.get(URL, {"q": "gannet", "page_size": 20}).json()
+    for _ in range(24):
+        DocumentFactory(owner=user, body="gannet colony")
+    for _ in range(3):
+        DocumentAccessFactory(document=DocumentFactory(body="gannet"), user=user)
+    with CaptureQueriesContext(connection) as large:
+        twenty = client.get(URL, {"q": "gannet", "page_size": 20}).json()
+
+    assert len(one["results"]) == 1
+    assert len(twenty["results"]) == 20
+    assert len(large.captured_queries) == len(small.captured_queries)
+
+
+def test_document_search_finds_long_documents(user, client_for):
+    """A body whose search vector cannot fit in a row is still saved and found."""
+    # ~140 kB of distinct words: a search vector far over the 8 kB page.
+    words = " ".join(f"w{n}x{n * 7919 % 100_003}" for n in range(12_000))
+    response = client_for(user).post(
+        URL, {"title": "Long", "body": f"albatross {words}"}, format="json"
+    )
+    assert response.status_code == 201
+
+    found = client_for(user).get(URL, {"q": "albatross"}).json()["results"]
+
+    assert [item["title"] for item in found] == ["Long"]
+    assert "<mark>albatross</mark>" in found[0]["snippet"]
