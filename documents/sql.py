@@ -19,9 +19,13 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 from django.db.models import Field, Model
+
+import psycopg
 
 from accounts.models import User
 from documents.models import Document, DocumentAccess, Role
@@ -41,6 +45,42 @@ _LIST_DOCUMENT = (
 
 def _db() -> BaseDatabaseWrapper:
     return connections[DEFAULT_DB_ALIAS]
+
+
+_NEVER_BY_COUNT = 2**31  # psycopg prepares a statement after this many runs
+
+
+class _PreparedCursor(psycopg.Cursor):
+    """A server-side-binding cursor whose statements are prepared on first use."""
+
+    def execute(self, query, params=None, *, prepare=None, binary=None):  # noqa: ANN001, ANN201
+        return super().execute(
+            query, params, prepare=True if prepare is None else prepare, binary=binary
+        )
+
+
+def _cursor(db: BaseDatabaseWrapper) -> CursorWrapper:
+    """Return a cursor for the hot reads: prepared statements on PostgreSQL.
+
+    Planning these statements cost PostgreSQL more than running them
+    (~0.2 ms against ~0.1 ms for a read). Prepared once per connection, they
+    are planned once. Django's own cursors bind parameters on the client and
+    never prepare; this one binds on the server and is wrapped like Django's,
+    so query logging and test assertions see it. Behind a connection pooler
+    in transaction mode that cannot follow prepared statements, set
+    ``DATABASE_PREPARED_READS=false``.
+    """
+    if db.vendor != "postgresql" or not settings.DATABASE_PREPARED_READS:
+        return db.cursor()
+    db.close_if_health_check_failed()
+    db.ensure_connection()
+    db.validate_thread_sharing()
+    if db.connection.prepare_threshold is None:
+        # Django turns preparing off per connection; allow it for the
+        # statements that ask for it (ours) and for nothing else.
+        db.connection.prepare_threshold = _NEVER_BY_COUNT
+    raw = _PreparedCursor(db.connection)
+    return CursorDebugWrapper(raw, db) if db.queries_logged else CursorWrapper(raw, db)
 
 
 def _quote(name: str) -> str:
@@ -120,7 +160,7 @@ def document_read(*, document_id: UUID | str, user_id: Any) -> Document | None:
         User._meta.pk.get_db_prep_value(user_id, db),
         pk.get_db_prep_value(pk.to_python(document_id), db),
     ]
-    with db.cursor() as cursor:
+    with _cursor(db) as cursor:
         cursor.execute(_read_statement(db.vendor), params)
         row = cursor.fetchone()
     if row is None:
@@ -246,7 +286,7 @@ def list_page(
         params += [user_param, *after_params, limit]
     params.append(limit)
     sql = _list_statement(db.vendor, branches, key, desc, after is not None)
-    with db.cursor() as cursor:
+    with _cursor(db) as cursor:
         cursor.execute(sql, params)
         raw_rows = cursor.fetchall()
     fields = _list_fields()

@@ -118,6 +118,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     )
     if env.str("DATABASE_SSLMODE", default=""):
         _db_options["sslmode"] = env.str("DATABASE_SSLMODE")
+# The hottest reads (documents/sql.py) run as prepared statements on
+# PostgreSQL; turn off behind a transaction-mode pooler that cannot follow them.
+DATABASE_PREPARED_READS = env.bool("DATABASE_PREPARED_READS", default=True)
 # Workers refuse to start while migrations are unapplied (project/runtime.py).
 REQUIRE_MIGRATED = env.bool("REQUIRE_MIGRATED", default=False)
 

@@ -1,0 +1,64 @@
+"""The hand-written hot reads (``documents.sql``) on PostgreSQL: prepared once."""
+
+from django.db import connection
+
+import pytest
+
+from documents import sql
+from documents.tests.factories import DocumentFactory
+
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.skipif(
+        connection.vendor != "postgresql", reason="prepared statements: PostgreSQL"
+    ),
+]
+
+
+@pytest.fixture(autouse=True)
+def _nothing_prepared() -> None:
+    """Start from a session with no prepared statements (psycopg forgets too)."""
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+
+
+def _prepared() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        return [row[0] for row in cursor.fetchall()]
+
+
+def test_sql_hot_reads_are_prepared_statements(user):
+    """The read and the list page are planned once per connection, not per call."""
+    document = DocumentFactory(owner=user)
+    for _ in range(2):
+        assert sql.document_read(document_id=document.pk, user_id=user.pk) is not None
+        rows = sql.list_page(
+            user_id=user.pk,
+            branches=(sql.OWNED, sql.SHARED),
+            key="updated_at",
+            desc=True,
+            after=None,
+            limit=2,
+        )
+        assert [row["id"] for row in rows] == [document.pk]
+    statements = _prepared()
+    assert len(statements) == 2
+    assert any("UNION ALL" in s for s in statements)
+
+
+def test_sql_prepared_reads_can_be_turned_off(settings, user):
+    """``DATABASE_PREPARED_READS = False`` leaves nothing prepared."""
+    settings.DATABASE_PREPARED_READS = False
+    document = DocumentFactory(owner=user)
+    assert sql.document_read(document_id=document.pk, user_id=user.pk) is not None
+    assert _prepared() == []
+
+
+def test_sql_orm_queries_stay_unprepared(user):
+    """Allowing preparation for the hot reads prepares nothing else."""
+    document = DocumentFactory(owner=user)
+    sql.document_read(document_id=document.pk, user_id=user.pk)
+    for _ in range(10):
+        type(document).objects.filter(pk=document.pk).exists()
+    assert len(_prepared()) == 1
