@@ -54,9 +54,14 @@ def prompt_tokens_exact(messages: list[dict[str, Any]]) -> int:
     return count
 
 
+def with_margin(count: int) -> int:
+    """Return ``count`` plus the safety margin for other tokenizers."""
+    return math.ceil(count * MARGIN)
+
+
 def prompt_tokens(messages: list[dict[str, Any]]) -> int:
     """Return the token count of a chat prompt plus the safety margin."""
-    return math.ceil(prompt_tokens_exact(messages) * MARGIN)
+    return with_margin(prompt_tokens_exact(messages))
 
 
 def cache_clear() -> None:
