@@ -12,18 +12,23 @@ on the locked row.
 
 import asyncio
 import contextlib
+import contextvars
 import datetime as dt
 import logging
 import math
+import threading
 import time
+import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.conf import settings
-from django.db import close_old_connections, connection, transaction
-from django.db.models import Case, F, Q, Value, When
+from django.db import close_old_connections, connection, connections, transaction
+from django.db.models import Case, F, OuterRef, Q, Subquery, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -41,7 +46,6 @@ from aiproxy.adapters.base import (
 )
 from aiproxy.models import AIModel, QuotaCounter, UsageRecord, UserQuota
 from aiproxy.selectors import (
-    QuotaLimits,
     ai_model_get_enabled,
     period_end_for,
     period_start_for,
@@ -66,22 +70,73 @@ _background: set[asyncio.Task] = set()
 # -- database access from async code -----------------------------------------
 
 
+_db_pool: ThreadPoolExecutor | None = None
+_db_pool_lock = threading.Lock()
+_db_thread = threading.local()
+# A connection used less than this long ago is not health-checked again
+# (HikariCP's "alive bypass window"): under load the check would otherwise
+# add a ``SELECT 1`` round trip to every hop, and a connection that just
+# answered is alive. An idle one is checked before use, as Django does.
+HEALTH_CHECK_BYPASS_SECONDS = 1.0
+
+
+def _db_executor() -> ThreadPoolExecutor:
+    """Return this process's pool of database threads (created on first use).
+
+    Created lazily, so a forked worker builds its own. Each thread keeps its
+    own Django connection, reused from hop to hop.
+    """
+    global _db_pool  # noqa: PLW0603 - one pool per process
+    if _db_pool is None:
+        with _db_pool_lock:
+            if _db_pool is None:
+                _db_pool = ThreadPoolExecutor(
+                    max_workers=settings.AI_DB_THREADS, thread_name_prefix="ai-db"
+                )
+    return _db_pool
+
+
+def _connections_checked() -> None:
+    """Drop this thread's broken or expired connections before a hop.
+
+    Like ``close_old_connections`` (what Django does per request), except
+    that a connection used within ``HEALTH_CHECK_BYPASS_SECONDS`` skips the
+    ``CONN_HEALTH_CHECKS`` query unless it saw an error or reached
+    ``CONN_MAX_AGE``.
+    """
+    now = time.monotonic()
+    idle = now - getattr(_db_thread, "used_at", -math.inf)
+    _db_thread.used_at = now
+    if idle > HEALTH_CHECK_BYPASS_SECONDS:
+        close_old_connections()
+        return
+    for conn in connections.all(initialized_only=True):
+        expired = conn.close_at is not None and now >= conn.close_at
+        if conn.errors_occurred or expired:
+            conn.close_if_unusable_or_obsolete()
+
+
+def _call_checked(fn: Callable[..., T], kwargs: dict[str, Any]) -> T:
+    _connections_checked()
+    return fn(**kwargs)
+
+
 async def run_db(fn: Callable[..., T], /, **kwargs: Any) -> T:
     """Run ``fn(**kwargs)`` (ORM work) off the event loop.
 
-    With ``AI_DB_THREAD_SENSITIVE`` off (serving), calls run on the loop's
-    thread pool, so many streams settle in parallel instead of queueing on
-    Django's single thread-sensitive thread; each pool thread keeps its own
-    connection, checked like a request's.
+    With ``AI_DB_THREAD_SENSITIVE`` off (serving), calls run on this
+    process's pool of ``AI_DB_THREADS`` database threads, so many streams
+    settle in parallel instead of queueing on Django's single
+    thread-sensitive thread; the context (request id for logs) goes along.
+    With it on (the test client), Django's thread-sensitive thread is used.
     """
-    thread_sensitive = settings.AI_DB_THREAD_SENSITIVE
-
-    def call() -> T:
-        if not thread_sensitive:
-            close_old_connections()
-        return fn(**kwargs)
-
-    return await sync_to_async(call, thread_sensitive=thread_sensitive)()
+    if settings.AI_DB_THREAD_SENSITIVE:
+        return await sync_to_async(fn, thread_sensitive=True)(**kwargs)
+    context = contextvars.copy_context()
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(
+        _db_executor(), context.run, _call_checked, fn, kwargs
+    )
 
 
 # -- quota -------------------------------------------------------------------
@@ -112,27 +167,36 @@ class Reservation:
     output_price: Decimal
 
 
+def _limit(field: str, default: int) -> Coalesce:
+    """Return the user's override of ``field`` (else ``default``), as SQL.
+
+    Evaluated inside the reservation's ``UPDATE``: no separate query.
+    """
+    override = UserQuota.objects.filter(user_id=OuterRef("user_id")).values(field)
+    return Coalesce(Subquery(override[:1]), Value(default))
+
+
 def _counter_take(
     *,
-    user: "User",
+    user_id: Any,
     start: dt.date,
     minute: dt.datetime,
     needed: int,
-    limits: QuotaLimits,
     now: dt.datetime,
 ) -> int:
     same_minute = Q(minute_start=minute)
+    tokens_limit = _limit("tokens_per_month", settings.AI_TOKENS_PER_MONTH)
+    rpm_limit = _limit("requests_per_minute", settings.AI_REQUESTS_PER_MINUTE)
     return (
-        QuotaCounter.objects.filter(
-            user=user,
-            period_start=start,
-            used_tokens__lte=Value(limits.tokens_per_month - needed)
-            - F("reserved_tokens"),
+        QuotaCounter.objects.filter(user_id=user_id, period_start=start)
+        .alias(tokens_limit=tokens_limit, rpm_limit=rpm_limit)
+        .filter(
+            used_tokens__lte=F("tokens_limit") - Value(needed) - F("reserved_tokens")
         )
         .filter(
             ~same_minute
             | Q(minute_start__isnull=True)
-            | Q(minute_requests__lt=limits.requests_per_minute)
+            | Q(minute_requests__lt=F("rpm_limit"))
         )
         .update(
             reserved_tokens=F("reserved_tokens") + needed,
@@ -145,18 +209,112 @@ def _counter_take(
     )
 
 
+# The reservation in one statement (PostgreSQL): create or update the month
+# row only if the request fits the month's tokens and the minute's requests
+# (the user's override, else the defaults), then write the pending ledger
+# row, in one round trip and one transaction. ``ON CONFLICT DO UPDATE ...
+# WHERE`` re-checks the condition on the locked, latest row version, so
+# concurrent requests cannot overspend. ``synchronous_commit`` is relaxed as
+# in ``_relaxed_durability``; the two statements are one simple query, hence
+# one implicit transaction.
+_RESERVE_SQL = """
+SET LOCAL synchronous_commit TO OFF;
+WITH limits AS (
+    SELECT
+        COALESCE(
+            (SELECT tokens_per_month FROM aiproxy_userquota WHERE user_id = %(user)s),
+            %(default_tokens)s
+        ) AS tokens,
+        COALESCE(
+            (SELECT requests_per_minute FROM aiproxy_userquota WHERE user_id = %(user)s),
+            %(default_rpm)s
+        ) AS rpm
+), taken AS (
+    INSERT INTO aiproxy_quotacounter AS counter (
+        id, created_at, updated_at, user_id, period_start,
+        reserved_tokens, used_tokens, minute_start, minute_requests
+    )
+    SELECT %(counter_id)s, %(now)s, %(now)s, %(user)s, %(start)s,
+        %(needed)s, 0, %(minute)s, 1
+    FROM limits
+    WHERE %(needed)s <= limits.tokens AND limits.rpm >= 1
+    ON CONFLICT (user_id, period_start) DO UPDATE SET
+        reserved_tokens = counter.reserved_tokens + EXCLUDED.reserved_tokens,
+        minute_requests = CASE
+            WHEN counter.minute_start = EXCLUDED.minute_start
+            THEN counter.minute_requests + 1 ELSE 1 END,
+        minute_start = EXCLUDED.minute_start,
+        updated_at = EXCLUDED.updated_at
+    WHERE counter.used_tokens + counter.reserved_tokens + EXCLUDED.reserved_tokens
+            <= (SELECT tokens FROM limits)
+        AND (
+            counter.minute_start IS DISTINCT FROM EXCLUDED.minute_start
+            OR counter.minute_requests < (SELECT rpm FROM limits)
+        )
+    RETURNING counter.id
+)
+INSERT INTO aiproxy_usagerecord (
+    id, created_at, updated_at, user_id, model_id, model_name, provider,
+    period_start, is_stream, status, error_code, reserved_tokens,
+    prompt_tokens, completion_tokens, cost, latency_ms, ttft_ms, settled_at,
+    document_id, action
+)
+SELECT %(record_id)s, %(now)s, %(now)s, %(user)s, %(model)s, %(model_name)s,
+    %(provider)s, %(start)s, %(is_stream)s, 'pending', '', %(needed)s,
+    0, 0, 0, NULL, NULL, NULL, %(document)s, %(action)s
+FROM taken
+RETURNING id
+"""
+
+
+def _reserve_sql(
+    *,
+    user_id: Any,
+    model: AIModel,
+    start: dt.date,
+    minute: dt.datetime,
+    needed: int,
+    is_stream: bool,
+    document_id: Any,
+    action: str,
+    now: dt.datetime,
+) -> Any:
+    """Run ``_RESERVE_SQL``; return the ledger row's id, or None if refused."""
+    params = {
+        "user": user_id,
+        "default_tokens": settings.AI_TOKENS_PER_MONTH,
+        "default_rpm": settings.AI_REQUESTS_PER_MINUTE,
+        "counter_id": uuid.uuid4(),
+        "record_id": uuid.uuid4(),
+        "now": now,
+        "start": start,
+        "minute": minute,
+        "needed": needed,
+        "model": model.pk,
+        "model_name": model.name,
+        "provider": model.provider,
+        "is_stream": is_stream,
+        "document": document_id,
+        "action": action,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_RESERVE_SQL, params)
+        cursor.nextset()  # the result of the INSERT, after the SET
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
 def _over_limit(
     *,
     user: "User",
     start: dt.date,
     needed: int,
-    limits: QuotaLimits,
     now: dt.datetime,
 ) -> ApplicationError:
-    counter = QuotaCounter.objects.get(user=user, period_start=start)
-    remaining = max(
-        0, limits.tokens_per_month - counter.used_tokens - counter.reserved_tokens
-    )
+    limits = quota_limits_for(user=user)
+    counter = QuotaCounter.objects.filter(user=user, period_start=start).first()
+    used = counter.used_tokens + counter.reserved_tokens if counter else 0
+    remaining = max(0, limits.tokens_per_month - used)
     if needed > remaining:
         wait = math.ceil((period_end_for(start) - now).total_seconds())
         return ApplicationError(
@@ -172,6 +330,50 @@ def _over_limit(
         status=429,
         headers={"Retry-After": str(max(1, 60 - now.second))},
     )
+
+
+def _reserve_orm(
+    *,
+    user: "User",
+    model: AIModel,
+    start: dt.date,
+    minute: dt.datetime,
+    needed: int,
+    is_stream: bool,
+    document: "Document | None",
+    action: str,
+    now: dt.datetime,
+) -> Any:
+    """Reserve with the ORM (SQLite...): the same rule in a few statements."""
+    args = {
+        "user_id": user.pk,
+        "start": start,
+        "minute": minute,
+        "needed": needed,
+        "now": now,
+    }
+    with transaction.atomic():
+        _relaxed_durability()
+        taken = _counter_take(**args)
+        if not taken:
+            QuotaCounter.objects.bulk_create(
+                [QuotaCounter(user=user, period_start=start)], ignore_conflicts=True
+            )
+            taken = _counter_take(**args)
+        if not taken:
+            raise _over_limit(user=user, start=start, needed=needed, now=now)
+        record = UsageRecord.objects.create(
+            user=user,
+            model=model,
+            model_name=model.name,
+            provider=model.provider,
+            period_start=start,
+            is_stream=is_stream,
+            reserved_tokens=needed,
+            document=document,
+            action=action,
+        )
+    return record.pk
 
 
 def quota_reserve(
@@ -191,42 +393,36 @@ def quota_reserve(
     pending ledger row, in the same transaction.
     """
     now = now or timezone.now()
-    limits = quota_limits_for(user=user)
     start = period_start_for(now)
     minute = now.replace(second=0, microsecond=0)
-    args = {
-        "user": user,
-        "start": start,
-        "minute": minute,
-        "needed": tokens_needed,
-        "limits": limits,
-        "now": now,
-    }
-    with transaction.atomic():
-        _relaxed_durability()
-        taken = _counter_take(**args)
-        if not taken:
-            QuotaCounter.objects.bulk_create(
-                [QuotaCounter(user=user, period_start=start)], ignore_conflicts=True
-            )
-            taken = _counter_take(**args)
-        if not taken:
-            raise _over_limit(
-                user=user, start=start, needed=tokens_needed, limits=limits, now=now
-            )
-        record = UsageRecord.objects.create(
+    if connection.vendor == "postgresql":
+        record_id = _reserve_sql(
+            user_id=user.pk,
+            model=model,
+            start=start,
+            minute=minute,
+            needed=tokens_needed,
+            is_stream=is_stream,
+            document_id=document.pk if document is not None else None,
+            action=action,
+            now=now,
+        )
+        if record_id is None:
+            raise _over_limit(user=user, start=start, needed=tokens_needed, now=now)
+    else:
+        record_id = _reserve_orm(
             user=user,
             model=model,
-            model_name=model.name,
-            provider=model.provider,
-            period_start=start,
+            start=start,
+            minute=minute,
+            needed=tokens_needed,
             is_stream=is_stream,
-            reserved_tokens=tokens_needed,
             document=document,
             action=action,
+            now=now,
         )
     return Reservation(
-        record_id=record.pk,
+        record_id=record_id,
         user_id=user.pk,
         period_start=start,
         reserved_tokens=tokens_needed,
@@ -259,6 +455,17 @@ def quota_settle(
     """
     now = now or timezone.now()
     cost = usage_cost(reservation=reservation, usage=usage)
+    if connection.vendor == "postgresql":
+        return _settle_sql(
+            reservation=reservation,
+            status=status,
+            usage=usage,
+            cost=cost,
+            error_code=error_code,
+            latency_ms=latency_ms,
+            ttft_ms=ttft_ms,
+            now=now,
+        )
     with transaction.atomic():
         _relaxed_durability()
         updated = UsageRecord.objects.filter(
@@ -283,6 +490,64 @@ def quota_settle(
                 updated_at=now,
             )
     return bool(updated)
+
+
+# The settlement in one statement (PostgreSQL): finish the ledger row if it
+# is still pending and, only then, move its reservation to the month's used
+# tokens; one round trip, one transaction, relaxed durability as above.
+_SETTLE_SQL = """
+SET LOCAL synchronous_commit TO OFF;
+WITH settled AS (
+    UPDATE aiproxy_usagerecord SET
+        status = %(status)s, error_code = %(error_code)s,
+        prompt_tokens = %(prompt)s, completion_tokens = %(completion)s,
+        cost = %(cost)s, latency_ms = %(latency)s, ttft_ms = %(ttft)s,
+        settled_at = %(now)s, updated_at = %(now)s
+    WHERE id = %(record)s AND status = 'pending'
+    RETURNING id
+), released AS (
+    UPDATE aiproxy_quotacounter SET
+        reserved_tokens = reserved_tokens - %(reserved)s,
+        used_tokens = used_tokens + %(total)s,
+        updated_at = %(now)s
+    WHERE user_id = %(user)s AND period_start = %(start)s
+        AND EXISTS (SELECT 1 FROM settled)
+)
+SELECT count(*) FROM settled
+"""
+
+
+def _settle_sql(
+    *,
+    reservation: Reservation,
+    status: str,
+    usage: Usage,
+    cost: Decimal,
+    error_code: str,
+    latency_ms: int | None,
+    ttft_ms: int | None,
+    now: dt.datetime,
+) -> bool:
+    """Run ``_SETTLE_SQL``; return whether the row was still pending."""
+    params = {
+        "status": status,
+        "error_code": error_code,
+        "prompt": usage.prompt_tokens,
+        "completion": usage.completion_tokens,
+        "cost": cost,
+        "latency": latency_ms,
+        "ttft": ttft_ms,
+        "now": now,
+        "record": reservation.record_id,
+        "reserved": reservation.reserved_tokens,
+        "total": usage.total_tokens,
+        "user": reservation.user_id,
+        "start": reservation.period_start,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_SETTLE_SQL, params)
+        cursor.nextset()
+        return bool(cursor.fetchone()[0])
 
 
 def quota_release_stale(*, now: dt.datetime | None = None) -> int:
@@ -375,7 +640,8 @@ def completion_prepare(
         raise _not_configured() from None
     if config.kind in KEYED_KINDS:
         providers.provider_key(model.provider)  # 503 now rather than mid-call
-    prompt = tokens.prompt_tokens(params.messages)
+    exact = tokens.prompt_tokens_exact(params.messages)
+    prompt = tokens.with_margin(exact)
     room = model.context_limit - prompt
     if room < 1:
         raise _context_exceeded(
@@ -426,7 +692,7 @@ def completion_prepare(
         provider=model.provider,
         request=request,
         reservation=reservation,
-        prompt_estimate=tokens.prompt_tokens_exact(params.messages),
+        prompt_estimate=exact,
         started=started,
     )
 

@@ -127,7 +127,11 @@ async def _sse(
 
 
 class AsyncApiView(View):
-    """An async view authenticated like our DRF views, answering ``{detail, code}``."""
+    """An async view authenticated like our DRF views, answering ``{detail, code}``.
+
+    The database work a request needs before its async part (authentication,
+    then :meth:`admit`) runs in one hop to a database thread.
+    """
 
     http_method_names = ["post", "options"]
 
@@ -136,10 +140,26 @@ class AsyncApiView(View):
         """Return the view; bearer tokens, not cookies, so no CSRF check."""
         return csrf_exempt(super().as_view(**initkwargs))
 
+    def admit(self, request: HttpRequest, **kwargs: Any) -> Any:
+        """Do the POST's synchronous work once authenticated; return its result.
+
+        Runs in the authentication's database thread; ``post`` finds the
+        result in ``self.admitted``.
+        """
+        return None
+
+    def _authenticate_and_admit(self, request: HttpRequest, kwargs: dict) -> Any:
+        request.user = _authenticate(request=request)
+        if request.method == "POST":
+            return self.admit(request, **kwargs)
+        return None
+
     async def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-        """Authenticate once (in a thread), then run the async handler."""
+        """Authenticate and admit (in a thread), then run the async handler."""
         try:
-            request.user = await run_db(_authenticate, request=request)
+            self.admitted = await run_db(
+                self._authenticate_and_admit, request=request, kwargs=kwargs
+            )
             response = super().dispatch(request, *args, **kwargs)
             if hasattr(response, "__await__"):
                 response = await response
@@ -154,10 +174,14 @@ class AsyncApiView(View):
 class ChatCompletionApi(AsyncApiView):
     """``POST /api/v1/ai/chat/completions`` in OpenAI's wire format."""
 
+    def admit(self, request: HttpRequest, **kwargs: Any) -> Any:
+        """Parse the request, then resolve the model and reserve its quota."""
+        params = chat_params_parse(_json_body(request))
+        return params, completion_prepare(user=request.user, params=params)
+
     async def post(self, request: HttpRequest) -> HttpResponse:
         """Answer one chat completion, whole or as an SSE stream."""
-        params = chat_params_parse(_json_body(request))
-        call = await run_db(completion_prepare, user=request.user, params=params)
+        params, call = self.admitted
         if params.stream:
             events = await completion_stream(
                 call=call, include_usage=params.include_usage
@@ -274,10 +298,10 @@ class DocumentActionApi(AsyncApiView):
                 )
             return attrs
 
-    async def post(
-        self, request: HttpRequest, document_id: str, action: str
-    ) -> HttpResponse:
-        """Run ``action`` on the document with its current text."""
+    def admit(
+        self, request: HttpRequest, *, document_id: str, action: str
+    ) -> tuple[Any, ChatParams, Any]:
+        """Check the options and the document, then reserve the model's quota."""
         if action not in TASKS:
             raise NotFound(str(_("Unknown AI action.")), code="action_not_found")
         incoming = self.InputSerializer(
@@ -285,9 +309,7 @@ class DocumentActionApi(AsyncApiView):
         )
         incoming.is_valid(raise_exception=True)
         data = incoming.validated_data
-        document = await run_db(
-            document_get_for_user, user=request.user, document_id=document_id
-        )
+        document = document_get_for_user(user=request.user, document_id=document_id)
         if len(document.body) > settings.AI_DOCUMENT_MAX_CHARS:
             raise ApplicationError(
                 str(_("The document is too long for an AI action.")),
@@ -312,13 +334,16 @@ class DocumentActionApi(AsyncApiView):
             stream=data["stream"],
             include_usage=True,
         )
-        call = await run_db(
-            completion_prepare,
-            user=request.user,
-            params=params,
-            document=document,
-            action=action,
+        call = completion_prepare(
+            user=request.user, params=params, document=document, action=action
         )
+        return document, params, call
+
+    async def post(
+        self, request: HttpRequest, document_id: str, action: str
+    ) -> HttpResponse:
+        """Run ``action`` on the document with its current text."""
+        document, params, call = self.admitted
         if params.stream:
             events = await completion_stream(call=call, include_usage=True)
             return await _sse(request, events)

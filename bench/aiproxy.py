@@ -183,13 +183,22 @@ def run_upstream(port: int) -> None:
 
 
 class Target:
-    """Where and how to send a chat completion."""
+    """Where and how to send a chat completion, as one or several callers.
 
-    def __init__(self, name: str, port: int, path: str, model: str, token: str) -> None:
+    ``tokens`` are the callers' bearer tokens: connection ``i`` of a load
+    run sends ``tokens[i % len(tokens)]``, so many users spread over the
+    connections (each with their own quota row) as in real use.
+    """
+
+    def __init__(
+        self, name: str, port: int, path: str, model: str, tokens: list[str]
+    ) -> None:
         self.name, self.port, self.path, self.model = name, port, path, model
-        self.token = token
+        self.tokens = tokens
 
-    def request(self, *, stream: bool, model: str | None = None) -> bytes:
+    def request(
+        self, *, stream: bool, model: str | None = None, caller: int = 0
+    ) -> bytes:
         body: dict[str, Any] = {
             "model": model or self.model,
             "messages": PROMPT,
@@ -198,7 +207,13 @@ class Target:
         if stream:
             body["stream"] = True
             body["stream_options"] = {"include_usage": True}
-        return raw_request("POST", self.port, self.path, self.token, body)
+        token = self.tokens[caller % len(self.tokens)]
+        return raw_request("POST", self.port, self.path, token, body)
+
+    def requests(self, *, stream: bool, callers: int) -> list[bytes]:
+        """Return one request per caller (at most ``callers``, at least one)."""
+        count = max(1, min(callers, len(self.tokens)))
+        return [self.request(stream=stream, caller=i) for i in range(count)]
 
 
 def raw_request(method: str, port: int, path: str, token: str, body: Any) -> bytes:
@@ -253,21 +268,25 @@ async def exchange(
 
 async def load(
     port: int,
-    raw: bytes,
+    raw: bytes | list[bytes],
     *,
     connections: int,
     max_requests: int,
     max_seconds: float,
     stream: bool = False,
 ) -> dict[str, Any]:
-    """Run ``connections`` keep-alive loops; stop at a count or a deadline."""
+    """Run ``connections`` keep-alive loops; stop at a count or a deadline.
+
+    With a list of requests, connection ``i`` sends ``raw[i % len(raw)]``.
+    """
+    raws = raw if isinstance(raw, list) else [raw]
     latencies: list[float] = []
     firsts: list[float] = []
     errors = 0
     sent = 0
     deadline = time.perf_counter() + max_seconds
 
-    async def loop() -> None:
+    async def loop(raw: bytes) -> None:
         nonlocal errors, sent
         reader = writer = None
         while sent < max_requests and time.perf_counter() < deadline:
@@ -296,7 +315,7 @@ async def load(
             writer.close()
 
     started = time.perf_counter()
-    await asyncio.gather(*(loop() for _ in range(connections)))
+    await asyncio.gather(*(loop(raws[i % len(raws)]) for i in range(connections)))
     elapsed = time.perf_counter() - started
     return {
         "ok": len(latencies),
@@ -315,7 +334,7 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 async def hold_streams(
-    port: int, raw: bytes, *, count: int, pids: list[int], max_seconds: float
+    port: int, raws: list[bytes], *, count: int, pids: list[int], max_seconds: float
 ) -> dict[str, Any]:
     """Open ``count`` slow streams at once; report how many were held together."""
     active = 0
@@ -327,7 +346,7 @@ async def hold_streams(
     deadline = time.perf_counter() + max_seconds
     gate = asyncio.Semaphore(64)  # pace the connects, not the streams
 
-    async def one() -> None:
+    async def one(raw: bytes) -> None:
         nonlocal active, peak_active, started_ok, finished_ok, failed
         writer = None
         try:
@@ -365,7 +384,7 @@ async def hold_streams(
             await asyncio.sleep(0.5)
 
     sampler = asyncio.create_task(sample())
-    await asyncio.gather(*(one() for _ in range(count)))
+    await asyncio.gather(*(one(raws[i % len(raws)]) for i in range(count)))
     sampler.cancel()
     return {
         "requested": count,
@@ -489,6 +508,9 @@ def quire_env(upstream_port: int) -> dict[str, str]:
 
 
 SETUP_SCRIPT = """
+import json, sys
+from accounts import local_issuer
+from accounts.services import user_provision_local
 from aiproxy.models import AIModel
 for name, upstream in [("bench-model", "bench-fast"), ("bench-slow", "bench-slow")]:
     AIModel.objects.update_or_create(
@@ -496,11 +518,17 @@ for name, upstream in [("bench-model", "bench-fast"), ("bench-slow", "bench-slow
         defaults={"provider": "bench", "upstream_model": upstream, "is_enabled": True,
                   "context_limit": 8192, "max_output_tokens": 4096},
     )
+tokens = []
+for i in range(%(users)d):
+    user = user_provision_local(email=f"bench{i}@example.com")
+    tokens.append(local_issuer.issue_token(
+        sub=user.sub, email=user.email, use="access", groups=[], ttl=86400))
+sys.stdout.write("TOKENS " + json.dumps(tokens) + "\\n")
 """
 
 
-def setup_quire(env: dict[str, str]) -> str:
-    """Create the database and models; return a bearer token for the bench user."""
+def setup_quire(env: dict[str, str], users: int) -> list[str]:
+    """Create the database, models and ``users`` users; return their tokens."""
     import psycopg
 
     with psycopg.connect(f"{PG_URL}/postgres", autocommit=True) as conn:
@@ -513,21 +541,18 @@ def setup_quire(env: dict[str, str]) -> str:
     subprocess.run(
         [*manage, "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
     )
-    subprocess.run(
-        [*manage, "shell", "-c", SETUP_SCRIPT], cwd=ROOT, env=env, check=True
-    )
     out = subprocess.run(
-        [*manage, "issue_dev_token", "--email", "bench@example.com", "--ttl", "86400"],
+        [*manage, "shell", "-c", SETUP_SCRIPT % {"users": users}],
         cwd=ROOT,
         env=env,
         check=True,
         capture_output=True,
         text=True,
     ).stdout
-    tokens = [word for word in out.split() if word.count(".") == 2 and len(word) > 100]
-    if not tokens:
-        raise RuntimeError("issue_dev_token printed no token")
-    return tokens[-1]
+    lines = [line for line in out.splitlines() if line.startswith("TOKENS ")]
+    if not lines:
+        raise RuntimeError("the setup script printed no tokens")
+    return json.loads(lines[-1][len("TOKENS ") :])
 
 
 def start_gunicorn(
@@ -622,11 +647,18 @@ def machine() -> dict[str, str]:
     }
 
 
-async def measure_target(target: Target, sizes: dict[str, Any]) -> dict[str, Any]:
-    """Warm up, then latency at 1 connection, stream TTFB, throughput at 32."""
+async def measure_target(
+    target: Target, sizes: dict[str, Any], *, one_user: bool = False
+) -> dict[str, Any]:
+    """Warm up, then latency at 1 connection, stream TTFB, throughput at 32.
+
+    The 32 connections are spread over the target's callers (one user each);
+    with ``one_user`` the same 32 connections are also run as a single user.
+    """
     plain = target.request(stream=False)
     streamed = target.request(stream=True)
-    await load(target.port, plain, connections=4, max_requests=200, max_seconds=5)
+    spread = target.requests(stream=False, callers=32)
+    await load(target.port, spread, connections=4, max_requests=200, max_seconds=5)
     latency = await load(
         target.port,
         plain,
@@ -644,12 +676,22 @@ async def measure_target(target: Target, sizes: dict[str, Any]) -> dict[str, Any
     )
     throughput = await load(
         target.port,
-        plain,
+        spread,
         connections=32,
         max_requests=sizes["rps_n"],
         max_seconds=sizes["rps_s"],
     )
-    return {"latency_1c": latency, "stream_1c": stream, "throughput_32c": throughput}
+    throughput["callers"] = len(spread)
+    result = {"latency_1c": latency, "stream_1c": stream, "throughput_32c": throughput}
+    if one_user and len(spread) > 1:
+        result["throughput_32c_one_user"] = await load(
+            target.port,
+            plain,
+            connections=32,
+            max_requests=sizes["rps_n"],
+            max_seconds=sizes["rps_s"],
+        )
+    return result
 
 
 async def bare_json(port: int, sizes: dict[str, Any]) -> dict[str, Any]:
@@ -673,7 +715,23 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--no-litellm", action="store_true")
     parser.add_argument("--streams", type=int, default=500)
+    parser.add_argument(
+        "--users",
+        type=int,
+        default=64,
+        help="Quire users (own token, own quota row) spread over the connections",
+    )
+    parser.add_argument(
+        "--skip",
+        default="",
+        help="comma-separated phases to skip while iterating: "
+        "one-user, held, bare (and --no-litellm)",
+    )
     args = parser.parse_args()
+    skip = {part.strip() for part in args.skip.split(",") if part.strip()}
+    unknown = skip - {"one-user", "held", "bare"}
+    if unknown:
+        parser.error(f"unknown phases to skip: {', '.join(sorted(unknown))}")
     if args.command == "upstream":
         run_upstream(args.port)
         return
@@ -705,16 +763,21 @@ def main() -> None:
         )
         wait_http(upstream_port, "/v1/models", 30)
         env = quire_env(upstream_port)
-        token = setup_quire(env)
+        tokens = setup_quire(env, max(1, args.users))
+        results["quire_users"] = len(tokens)
 
         targets = [
-            Target("direct", upstream_port, "/v1/chat/completions", "bench-fast", "")
+            Target("direct", upstream_port, "/v1/chat/completions", "bench-fast", [""])
         ]
         quire_port = free_port()
         quire = start_gunicorn(procs, env, quire_port, "ai")
         targets.append(
             Target(
-                "quire", quire_port, "/api/v1/ai/chat/completions", "bench-model", token
+                "quire",
+                quire_port,
+                "/api/v1/ai/chat/completions",
+                "bench-model",
+                tokens,
             )
         )
         litellm = None
@@ -727,24 +790,33 @@ def main() -> None:
                     litellm_port,
                     "/v1/chat/completions",
                     "bench-model",
-                    litellm.master_key,
+                    [litellm.master_key],
                 )
             )
         for target in targets:
             print(f"measuring {target.name}", flush=True)
-            results[target.name] = uvloop.run(measure_target(target, sizes))
+            results[target.name] = uvloop.run(
+                measure_target(
+                    target,
+                    sizes,
+                    one_user=target.name == "quire" and "one-user" not in skip,
+                )
+            )
             print(json.dumps(results[target.name]), flush=True)
 
         held = {}
         for target, proc in [("quire", quire), ("litellm", litellm)]:
-            if proc is None:
+            if proc is None or "held" in skip:
                 continue
             spec = next(t for t in targets if t.name == target)
             print(f"holding {args.streams} streams on {target}", flush=True)
             held[target] = uvloop.run(
                 hold_streams(
                     spec.port,
-                    spec.request(stream=True, model="bench-slow"),
+                    [
+                        spec.request(stream=True, model="bench-slow", caller=i)
+                        for i in range(len(spec.tokens))
+                    ],
                     count=args.streams,
                     pids=[proc.pid],
                     max_seconds=SLOW_CHUNKS + 40,
@@ -758,11 +830,12 @@ def main() -> None:
             procs.stop(litellm)
 
         bare = {}
-        for label, serve, worker in [
+        bare_servers = [
             ("gthread (QUIRE_SERVE=api)", "api", ""),
             ("sync", "api", "sync"),
             ("uvicorn (QUIRE_SERVE=ai)", "ai", ""),
-        ]:
+        ]
+        for label, serve, worker in [] if "bare" in skip else bare_servers:
             port = free_port()
             proc = start_gunicorn(procs, env, port, serve, worker)
             print(f"bare JSON view on {label}", flush=True)
@@ -817,6 +890,13 @@ def report(results: dict[str, Any]) -> str:
             for n in names
         ],
     )
+    one_user = (results.get("quire") or {}).get("throughput_32c_one_user")
+    if one_user:
+        lines.append(
+            f"\nQuire, the same 32 connections as ONE user (one quota row): "
+            f"{one_user['rps']} req/s, {one_user['errors']} errors "
+            f"(above: {results['quire']['throughput_32c'].get('callers')} users)."
+        )
     if "quire" in results and "litellm" in results:
         ratio = results["quire"]["throughput_32c"]["rps"] / max(
             results["litellm"]["throughput_32c"]["rps"], 0.1

@@ -43,9 +43,10 @@ def _route(request: HttpRequest, response: HttpResponse) -> str:
     return "unmatched"
 
 
-def _finish(
+def request_log_finish(
     request: HttpRequest, response: HttpResponse, context: RequestContext
 ) -> None:
+    """Log and measure an answered request; echo its id (also ``aiproxy.asgi``)."""
     duration_ms = round((time.perf_counter() - context.started) * 1000, 3)
     user_id = _user_id(request)
     if user_id:
@@ -101,7 +102,7 @@ def request_log_middleware(
             context = RequestContext(request)
             try:
                 response = await get_response(request)
-                _finish(request, response, context)
+                request_log_finish(request, response, context)
                 return response
             finally:
                 context.close()
@@ -112,7 +113,7 @@ def request_log_middleware(
         context = RequestContext(request)
         try:
             response = get_response(request)
-            _finish(request, response, context)
+            request_log_finish(request, response, context)
             return response
         finally:
             context.close()

@@ -1,7 +1,7 @@
 """Any OpenAI-compatible chat-completions upstream (OpenAI, vLLM, Groq...).
 
 One pooled ``httpx.AsyncClient`` per adapter instance (the registry builds
-one per event loop). Connect and read timeouts come from the provider's
+one per event loop), on the lean transport of ``aiproxy.adapters.transport``. Connect and read timeouts come from the provider's
 config and end as ``UpstreamTimeout``; refused connections and 4xx/5xx as
 ``UpstreamError`` carrying a sanitised message. A failure is retried once,
 and only while nothing of the answer was received. Closing the stream early
@@ -27,6 +27,7 @@ from aiproxy.adapters.base import (
     UpstreamTimeout,
     Usage,
 )
+from aiproxy.adapters.transport import transport_for
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +77,10 @@ class OpenAICompatProvider:
         self.name = config.name
         self.config = config
         max_connections = int(config.options.get("max_connections", 2000))
+        limits = httpx.Limits(
+            max_connections=max_connections,
+            max_keepalive_connections=min(max_connections, 200),
+        )
         self.client = httpx.AsyncClient(
             base_url=config.base_url.rstrip("/") + "/",
             timeout=httpx.Timeout(
@@ -84,10 +89,8 @@ class OpenAICompatProvider:
                 write=config.read_timeout,
                 pool=config.connect_timeout,
             ),
-            limits=httpx.Limits(
-                max_connections=max_connections,
-                max_keepalive_connections=min(max_connections, 200),
-            ),
+            limits=limits,
+            transport=transport_for(limits),
             headers={"Accept": "application/json"},
         )
 

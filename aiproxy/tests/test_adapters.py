@@ -174,6 +174,34 @@ def test_openai_stream_cut_after_bytes_not_retried(openai_upstream):
     assert len(openai_upstream.requests) == 1
 
 
+def test_openai_requests_reuse_one_kept_alive_connection(openai_upstream):
+    """Sequential calls share one kept-alive upstream connection."""
+
+    async def run():
+        provider = providers.provider_get("fake")
+        for _ in range(3):
+            await provider.complete(_request())
+
+    asyncio.run(run())
+    peers = {request["peer"] for request in openai_upstream.requests}
+    assert len(openai_upstream.requests) == 3
+    assert len(peers) == 1
+
+
+def test_openai_connection_closed_by_upstream_not_reused(openai_upstream):
+    """After a stream the upstream closed (``Connection: close``), calls still work."""
+
+    async def run():
+        provider = providers.provider_get("fake")
+        [delta async for delta in provider.stream(_request())]
+        return await provider.complete(_request())
+
+    result = asyncio.run(run())
+    assert result.content == "Hello, this is the fake upstream."
+    peers = [request["peer"] for request in openai_upstream.requests]
+    assert peers[0] != peers[1]
+
+
 def test_openai_stream_closed_early_cancels_upstream(openai_upstream):
     """Closing the stream early closes the connection; the upstream sees it."""
     openai_upstream.pieces = [" word"] * 200

@@ -325,6 +325,8 @@ AI_STALE_RESERVATION_SECONDS = env.int("AI_STALE_RESERVATION_SECONDS", default=9
 # Quota/ledger queries of the async views run on a thread pool (False) rather
 # than the one thread-sensitive thread (True, what the test client needs).
 AI_DB_THREAD_SENSITIVE = env.bool("AI_DB_THREAD_SENSITIVE", default=False)
+# Size of that pool per process (each thread holds one database connection).
+AI_DB_THREADS = env.int("AI_DB_THREADS", default=8)
 
 # --- Email ---------------------------------------------------------------------
 # Console locally; production.py defaults to Amazon SES through django-ses.

@@ -145,6 +145,14 @@ def test_chat_completion_stream_without_include_usage_no_usage_chunk(auth_client
     assert all("usage" not in chunk for chunk in chunks)
 
 
+def test_chat_completion_prompt_quoting_special_token_ok(auth_client):
+    """A prompt that quotes ``<|endoftext|>`` is an ordinary prompt."""
+    AIModelFactory(name="gpt-test", provider="fake")
+    messages = [{"role": "user", "content": "What does <|endoftext|> mean?"}]
+    response = _post(auth_client, {"model": "gpt-test", "messages": messages})
+    assert response.status_code == 200
+
+
 def test_chat_completion_unknown_model_404(auth_client):
     """An unknown model is 404 model_not_found, and nothing is reserved."""
     response = _post(auth_client, {"model": "nope", "messages": MESSAGES})

@@ -92,7 +92,13 @@ class FakeOpenAIUpstream:
     def _handle(self, handler: BaseHTTPRequestHandler) -> None:
         length = int(handler.headers.get("Content-Length") or 0)
         body = json.loads(handler.rfile.read(length) or b"{}")
-        self.requests.append({"body": body, "headers": dict(handler.headers)})
+        self.requests.append(
+            {
+                "body": body,
+                "headers": dict(handler.headers),
+                "peer": handler.client_address,
+            }
+        )
         if self.hang:
             self._stop.wait(self.hang)
             handler.close_connection = True

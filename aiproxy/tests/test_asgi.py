@@ -1,0 +1,166 @@
+"""The lean ASGI entry of the AI POST routes (``aiproxy.asgi``, ``project.asgi``).
+
+Requests go through the real ``project.asgi.application`` over
+``httpx.ASGITransport``: the lean path for ``POST`` to the async AI views,
+Django's handler for everything else.
+"""
+
+import json
+import logging
+
+import httpx
+import pytest
+from asgiref.sync import async_to_sync
+
+from aiproxy.models import UsageRecord
+from aiproxy.tests.factories import AIModelFactory
+
+pytestmark = pytest.mark.django_db
+
+CHAT = "/api/v1/ai/chat/completions"
+MESSAGES = [{"role": "user", "content": "Say hello."}]
+SECURITY_HEADERS = (
+    "x-content-type-options",
+    "referrer-policy",
+    "cross-origin-opener-policy",
+    "x-frame-options",
+    "content-security-policy",
+)
+
+
+def _call(method: str, path: str, *, app=None, host: str = "127.0.0.1", **kwargs):
+    from project.asgi import application
+
+    application = app or application
+
+    async def go():
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(
+            transport=transport, base_url=f"http://{host}"
+        ) as client:
+            return await client.request(method, path, **kwargs)
+
+    return async_to_sync(go)()
+
+
+@pytest.fixture
+def chat(user, bearer_for):
+    """Return ``chat(body, **kwargs)``: POST a chat completion as ``user``."""
+    AIModelFactory(name="gpt-test", provider="fake")
+    token = bearer_for(user)
+
+    def post(body=None, **kwargs):
+        headers = {"Authorization": f"Bearer {token}", **kwargs.pop("headers", {})}
+        body = body or {"model": "gpt-test", "messages": MESSAGES}
+        return _call("POST", CHAT, json=body, headers=headers, **kwargs)
+
+    return post
+
+
+def test_lean_chat_completion_answers_and_settles(chat):
+    """A chat completion through the lean path answers and settles its row."""
+    response = chat()
+    assert response.status_code == 200
+    assert response.json()["object"] == "chat.completion"
+    assert UsageRecord.objects.get().status == "ok"
+
+
+# Django serves GET from another thread (its own connection): committed data.
+@pytest.mark.django_db(transaction=True)
+def test_lean_security_headers_same_as_django(chat, bearer_for, user):
+    """The lean path sends the security headers Django's middleware sends."""
+    lean = chat()
+    token = bearer_for(user)
+    django = _call(
+        "GET", "/api/v1/ai/models", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert django.status_code == 200
+    for name in SECURITY_HEADERS:
+        assert lean.headers.get(name), name
+        assert lean.headers[name] == django.headers[name], name
+
+
+def test_lean_request_id_echoed(chat):
+    """A well-formed ``X-Request-ID`` comes back on the response."""
+    response = chat(headers={"X-Request-ID": "req-abc-123"})
+    assert response.headers["x-request-id"] == "req-abc-123"
+
+
+def test_lean_access_log_line(chat, caplog):
+    """The lean path writes the same ``quire.request`` access-log line."""
+    with caplog.at_level(logging.INFO, logger="quire.request"):
+        chat()
+    lines = [r for r in caplog.records if r.name == "quire.request"]
+    assert [r.getMessage() for r in lines] == [f"POST {CHAT} 200"]
+    assert lines[0].status == 200
+
+
+def test_lean_without_token_401_with_challenge():
+    """No bearer token: 401 ``not_authenticated`` with ``WWW-Authenticate``."""
+    response = _call("POST", CHAT, json={"model": "x", "messages": MESSAGES})
+    assert response.status_code == 401
+    assert response.json()["code"] == "not_authenticated"
+    assert response.headers["www-authenticate"].startswith("Bearer")
+
+
+def test_lean_body_over_limit_413(chat, settings):
+    """A body over ``AI_MAX_BODY_BYTES`` is refused with 413."""
+    settings.AI_MAX_BODY_BYTES = 1000
+    big = [{"role": "user", "content": "x" * 5000}]
+    response = chat({"model": "gpt-test", "messages": big})
+    assert response.status_code == 413
+    assert response.json()["code"] == "request_too_large"
+
+
+def test_lean_unknown_host_handed_to_django_400(chat):
+    """A host outside ``ALLOWED_HOSTS`` gets Django's 400, body replayed."""
+    from project.asgi import application
+
+    async def go():
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://evil.example"
+        ) as client:
+            return await client.post(CHAT, content=json.dumps({"model": "x"}))
+
+    response = async_to_sync(go)()
+    assert response.status_code == 400
+    assert response.json()["code"] == "bad_request"
+
+
+def test_lean_ssl_redirect_handed_to_django_301(chat, settings):
+    """Under ``SECURE_SSL_REDIRECT`` plain HTTP is redirected, as by Django."""
+    from django.core.asgi import get_asgi_application
+
+    from aiproxy.asgi import with_ai_routes
+
+    settings.SECURE_SSL_REDIRECT = True  # middleware read it when built
+    response = chat(app=with_ai_routes(get_asgi_application()))
+    assert response.status_code == 301
+    assert response.headers["location"].startswith("https://")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_lean_get_served_by_django_405(chat, bearer_for, user):
+    """Other methods on the AI routes are Django's: GET is 405."""
+    token = bearer_for(user)
+    response = _call("GET", CHAT, headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 405
+
+
+def test_lean_unexpected_error_json_500_logged(chat, monkeypatch, caplog):
+    """An unexpected exception answers the JSON 500 and is logged."""
+    from aiproxy import views
+
+    def broken(self, request, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(views.ChatCompletionApi, "admit", broken)
+    with caplog.at_level(logging.ERROR, logger="django.request"):
+        response = chat()
+    assert response.status_code == 500
+    assert response.json() == {
+        "detail": "A server error occurred.",
+        "code": "server_error",
+    }
+    assert any("Internal Server Error" in r.getMessage() for r in caplog.records)
