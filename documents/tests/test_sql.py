@@ -62,3 +62,24 @@ def test_sql_orm_queries_stay_unprepared(user):
     for _ in range(10):
         type(document).objects.filter(pk=document.pk).exists()
     assert len(_prepared()) == 1
+
+
+def test_sql_hot_reads_give_the_orms_values(user):
+    """Prepared, binary results equal what the ORM reads (types and time zone)."""
+    document = DocumentFactory(owner=user, last_editor=user)
+    expected = type(document).objects.get(pk=document.pk)
+    read = sql.document_read(document_id=document.pk, user_id=user.pk)
+    for field in ("id", "title", "body", "version", "created_at", "updated_at"):
+        assert getattr(read, field) == getattr(expected, field)
+    assert read.created_at.utcoffset().total_seconds() == 0
+    (row,) = sql.list_page(
+        user_id=user.pk,
+        branches=(sql.OWNED,),
+        key="updated_at",
+        desc=True,
+        after=None,
+        limit=5,
+    )
+    assert row["updated_at"] == expected.updated_at
+    assert row["owner_id"] == user.pk
+    assert row["owner__email"] == user.email
