@@ -112,6 +112,8 @@ else:
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend plus an alive-bypass window for health checks.
+    DATABASES["default"]["ENGINE"] = "project.postgresql"
     _db_options = DATABASES["default"].setdefault("OPTIONS", {})
     _db_options.setdefault(
         "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5)

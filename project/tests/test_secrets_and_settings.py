@@ -247,7 +247,7 @@ def test_production_settings_read_secrets_and_task_ip(production_secrets, ecs_me
     assert shown == {
         "hosts": ["api.quire.test", "10.0.12.34"],
         "db": [
-            "django.db.backends.postgresql",
+            "project.postgresql",
             RDS_SECRET["host"],
             "quire",
             60,
