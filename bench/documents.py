@@ -1,7 +1,8 @@
 """Benchmark the documents API against a bare Django view, under production gunicorn.
 
 Seeds N documents on PostgreSQL (default 10,000), starts gunicorn on loopback
-with the project's ``gunicorn.conf.py`` (2 sync workers), and measures with
+with the project's ``gunicorn.conf.py`` (production's REST configuration: 2
+``gthread`` workers of 4 threads; see ``--worker-class``), and measures with
 ``wrk`` in one run: a bare ``JsonResponse`` view (the ceiling, routed only
 when ``DOCUMENTS_BENCH_CEILING=true``), an authenticated ``GET`` of one
 document (real local-issuer JWT, row read from PostgreSQL), a list page of 50,
@@ -23,6 +24,7 @@ import random
 import re
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import time
@@ -47,7 +49,20 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--worker-class", default="sync")
+    parser.add_argument(
+        "--worker-class",
+        default="gthread",
+        help="gthread (production) or sync (one request per process at a time)",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="measure every endpoint this many times, interleaved; report medians",
+    )
+    parser.add_argument(
+        "--worker-threads", type=int, default=4, help="threads per gthread worker"
+    )
     parser.add_argument(
         "--pg", default="postgres://postgres@127.0.0.1:5432", help="server URL"
     )
@@ -59,6 +74,8 @@ def parse_args() -> argparse.Namespace:
     args = parser.parse_args()
     if not 1 <= args.duration <= 120:
         parser.error("--duration must be 1..120 seconds")
+    if not 1 <= args.rounds <= 9:
+        parser.error("--rounds must be 1..9")
     if not 1 <= args.docs <= 1_000_000:
         parser.error("--docs must be 1..1,000,000")
     return args
@@ -198,6 +215,27 @@ def run_wrk(
     }
 
 
+def _medians(rounds: list[dict[str, dict]]) -> dict[str, dict]:
+    """Return per endpoint the median of each figure over the rounds.
+
+    ``ratio`` is the median of each round's req/s ratio to that round's
+    ceiling (side by side), not a ratio of medians.
+    """
+    results: dict[str, dict] = {}
+    for name in rounds[0]:
+        runs = [r[name] for r in rounds]
+        results[name] = {
+            key: statistics.median(run[key] for run in runs)
+            for key in ("rps", "p50_ms", "p50_c1_ms")
+        }
+        results[name]["non_2xx"] = sum(run["non_2xx"] for run in runs)
+        if "ceiling" in rounds[0]:
+            results[name]["ratio"] = statistics.median(
+                r[name]["rps"] / r["ceiling"]["rps"] for r in rounds
+            )
+    return results
+
+
 def main() -> None:
     args = parse_args()
     if shutil.which("wrk") is None:
@@ -225,6 +263,10 @@ def main() -> None:
         "DOCUMENTS_BENCH_CEILING": "true",
         "WEB_CONCURRENCY": str(args.workers),
         "GUNICORN_WORKER_CLASS": args.worker_class,
+        # gunicorn turns a sync worker with threads > 1 into gthread.
+        "GUNICORN_THREADS": str(
+            args.worker_threads if args.worker_class != "sync" else 1
+        ),
         "GUNICORN_BIND": f"127.0.0.1:{args.port}",
         "LOG_LEVEL": "warning",
         # The per-user throttle stays on (its counter UPSERT is part of the
@@ -241,35 +283,53 @@ def main() -> None:
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
-    results: dict[str, dict] = {}
+    rounds: list[dict[str, dict]] = []
     try:
         wait_ready(base + targets["ceiling"])
-        for name in args.only or list(targets):
-            url = base + targets[name]
-            run_wrk(url, token, args, 2)  # warm up connections and caches
-            results[name] = run_wrk(url, token, args, args.duration)
-            # One connection: p50 is the service time, not time in the queue
-            # of 32 connections waiting for 2 workers.
-            single = run_wrk(url, token, args, max(args.duration // 2, 1), 1)
-            results[name]["p50_c1_ms"] = single["p50_ms"]
+        for _ in range(args.rounds):
+            measured: dict[str, dict] = {}
+            for name in args.only or list(targets):
+                url = base + targets[name]
+                run_wrk(url, token, args, 2)  # warm up connections and caches
+                measured[name] = run_wrk(url, token, args, args.duration)
+                # One connection: p50 is the service time, not time in the
+                # queue of 32 connections waiting for 2 workers.
+                single = run_wrk(url, token, args, max(args.duration // 2, 1), 1)
+                measured[name]["p50_c1_ms"] = single["p50_ms"]
+            rounds.append(measured)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
+    results = _medians(rounds)
     ceiling = results.get("ceiling")
     print(
         f"\nmachine: {platform.machine()}, {os.cpu_count()} CPUs, "
         f"Python {platform.python_version()}; docs={args.docs}; "
-        f"gunicorn {args.workers} {args.worker_class} workers; "
+        f"gunicorn {args.workers} {args.worker_class} workers"
+        f"{f' of {args.worker_threads} threads' if args.worker_class != 'sync' else ''}; "
         f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s; "
         f"search q={query!r}"
     )
+    if args.rounds > 1:
+        print(
+            f"medians of {args.rounds} interleaved rounds; ×ceiling is the median "
+            "of each round's ratio; per round ×ceiling: "
+            + "; ".join(
+                f"{name} "
+                + ", ".join(
+                    f"{r[name]['rps'] / r['ceiling']['rps']:.2f}" for r in rounds
+                )
+                for name in results
+                if ceiling and name != "ceiling"
+            )
+        )
     print(
         f"| endpoint | req/s (c{args.connections}) | ×ceiling | p50 ms "
         f"(c{args.connections}) | ceiling p50 ÷ p50 | p50 ms (c1) | non-2xx |"
     )
     print("|---|---:|---:|---:|---:|---:|---:|")
     for name, result in results.items():
-        ratio = f"{result['rps'] / ceiling['rps']:.2f}" if ceiling else "-"
+        ratio = f"{result['ratio']:.2f}" if ceiling else "-"
         p50_ratio = f"{ceiling['p50_ms'] / result['p50_ms']:.2f}" if ceiling else "-"
         print(
             f"| {name} | {result['rps']:.0f} | {ratio} | {result['p50_ms']:.2f} "
