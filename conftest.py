@@ -46,12 +46,15 @@ def moto_server() -> Iterator[str]:
 
 @pytest.fixture(autouse=True)
 def _forget_accepted_tokens() -> Iterator[None]:
-    """Start and end every test with no remembered tokens (rows roll back)."""
+    """Start and end every test with no remembered tokens or models (rows roll back)."""
     from accounts.authcache import accepted_tokens
+    from aiproxy.selectors import enabled_models
 
     accepted_tokens.clear()
+    enabled_models.clear()
     yield
     accepted_tokens.clear()
+    enabled_models.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -6,9 +6,13 @@ class AiproxyConfig(AppConfig):
     verbose_name = "AI proxy"
 
     def ready(self) -> None:
-        """Connect the provider registry's settings listener and account hooks."""
+        """Connect the provider registry, account hooks and the model memory."""
+        from django.db.models.signals import post_delete, post_save
+
         from accounts.registry import AccountContributor, register
         from aiproxy import providers  # noqa: F401 - connects setting_changed
+        from aiproxy.models import AIModel
+        from aiproxy.selectors import forget_models
         from aiproxy.services import usage_delete_for_user, usage_export_for_user
 
         register(
@@ -19,3 +23,7 @@ class AiproxyConfig(AppConfig):
                 order=50,
             )
         )
+        # A catalogue change is seen at once by this process (others within
+        # AI_MODEL_CACHE_SECONDS).
+        post_save.connect(forget_models, sender=AIModel)
+        post_delete.connect(forget_models, sender=AIModel)

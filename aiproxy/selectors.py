@@ -1,6 +1,8 @@
 """Reads of the catalogue, quotas and the ledger."""
 
 import datetime as dt
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -41,18 +43,66 @@ def _model_get_enabled_sql() -> str:
     return f"SELECT {names} FROM {table} WHERE name = %s AND is_enabled LIMIT 1"  # noqa: S608
 
 
+class EnabledModels:
+    """This process's memory of enabled models, by name, for a few seconds.
+
+    Every AI request looks its model up; the catalogue changes only when
+    staff edit it. A model found enabled is remembered for
+    ``AI_MODEL_CACHE_SECONDS`` (default 5; 0 = off); saving or deleting a
+    model forgets them all in the process that did it, and other processes
+    follow within those seconds (a model disabled in the admin may answer
+    that much longer there). Unknown and disabled names are always read.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._models: dict[str, tuple[AIModel, float]] = {}
+        self._clock = clock
+
+    def get(self, name: str) -> AIModel | None:
+        """Return the remembered model, or None."""
+        entry = self._models.get(name)
+        if entry is None or self._clock() >= entry[1]:
+            return None
+        return entry[0]
+
+    def put(self, model: AIModel) -> None:
+        """Remember an enabled model for the configured time."""
+        ttl = settings.AI_MODEL_CACHE_SECONDS
+        if ttl > 0:
+            if len(self._models) >= _MAX_REMEMBERED_MODELS:
+                self._models.clear()
+            self._models[model.name] = (model, self._clock() + ttl)
+
+    def clear(self) -> None:
+        """Forget every model (after a catalogue change)."""
+        self._models.clear()
+
+
+_MAX_REMEMBERED_MODELS = 1000
+enabled_models = EnabledModels()
+
+
+def forget_models(**kwargs: Any) -> None:
+    """Signal receiver: the catalogue changed, read it again."""
+    enabled_models.clear()
+
+
 def ai_model_get_enabled(*, name: str) -> AIModel:
     """Return the enabled model called ``name``, or raise 404 ``model_not_found``.
 
-    A raw query: it runs on every AI request, and compiling the ORM query
-    cost several times the query's own round trip.
+    Remembered for a few seconds (:class:`EnabledModels`); otherwise a raw
+    query: compiling the ORM query cost several times its own round trip.
     """
+    model = enabled_models.get(name)
+    if model is not None:
+        return model
     model = next(iter(AIModel.objects.raw(_model_get_enabled_sql(), [name])), None)
     if model is None:
         raise NotFound(
             str(_("The model does not exist or is not enabled.")),
             code="model_not_found",
         )
+    enabled_models.put(model)
     return model
 
 

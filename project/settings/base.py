@@ -329,6 +329,8 @@ AI_STALE_RESERVATION_SECONDS = env.int("AI_STALE_RESERVATION_SECONDS", default=9
 AI_DB_THREAD_SENSITIVE = env.bool("AI_DB_THREAD_SENSITIVE", default=False)
 # Size of that pool per process (each thread holds one database connection).
 AI_DB_THREADS = env.int("AI_DB_THREADS", default=8)
+# Seconds a process remembers an enabled model (aiproxy.selectors); 0 = off.
+AI_MODEL_CACHE_SECONDS = env.int("AI_MODEL_CACHE_SECONDS", default=5)
 
 # --- Email ---------------------------------------------------------------------
 # Console locally; production.py defaults to Amazon SES through django-ses.
