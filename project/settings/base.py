@@ -194,6 +194,7 @@ SPECTACULAR_SETTINGS = {
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
+        "aiproxy.schema.add_ai_operations",
         "project.schema.add_error_responses",
     ],
 }
