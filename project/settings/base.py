@@ -329,7 +329,9 @@ AI_STALE_RESERVATION_SECONDS = env.int("AI_STALE_RESERVATION_SECONDS", default=9
 # than the one thread-sensitive thread (True, what the test client needs).
 AI_DB_THREAD_SENSITIVE = env.bool("AI_DB_THREAD_SENSITIVE", default=False)
 # Size of that pool per process (each thread holds one database connection).
-AI_DB_THREADS = env.int("AI_DB_THREADS", default=8)
+# Small on purpose: the queries are short, and more threads than that only
+# fight the event loop for the GIL (2 threads: 571 req/s; 8: 282; BENCHMARKS.md).
+AI_DB_THREADS = env.int("AI_DB_THREADS", default=2)
 # Seconds a process remembers an enabled model (aiproxy.selectors); 0 = off.
 AI_MODEL_CACHE_SECONDS = env.int("AI_MODEL_CACHE_SECONDS", default=5)
 
