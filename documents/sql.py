@@ -19,16 +19,13 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 from django.db.models import Field, Model
-
-import psycopg
 
 from accounts.models import User
 from documents.models import Document, DocumentAccess, Role
+from project.postgresql.prepared import prepared_cursor
 
 _USER_PUBLIC = ("id", "email", "display_name")
 # The columns of a list item, in the order of the statement's SELECT.
@@ -45,51 +42,6 @@ _LIST_DOCUMENT = (
 
 def _db() -> BaseDatabaseWrapper:
     return connections[DEFAULT_DB_ALIAS]
-
-
-_NEVER_BY_COUNT = 2**31  # psycopg prepares a statement after this many runs
-
-
-class _PreparedCursor(psycopg.Cursor):
-    """A server-binding cursor: statements prepared on first use, binary results.
-
-    Binary results skip parsing text: Django's timestamp loader is a Python
-    subclass of psycopg's (to set the time zone), so every timestamp of a
-    text result was parsed in Python; the binary loaders are psycopg's C ones
-    and give the same values (aware, UTC). A list page: 1.5 -> 0.8 ms.
-    """
-
-    def execute(self, query, params=None, *, prepare=None, binary=None):  # noqa: ANN001, ANN201
-        return super().execute(
-            query,
-            params,
-            prepare=True if prepare is None else prepare,
-            binary=True if binary is None else binary,
-        )
-
-
-def _cursor(db: BaseDatabaseWrapper) -> CursorWrapper:
-    """Return a cursor for the hot reads: prepared statements on PostgreSQL.
-
-    Planning these statements cost PostgreSQL more than running them
-    (~0.2 ms against ~0.1 ms for a read). Prepared once per connection, they
-    are planned once. Django's own cursors bind parameters on the client and
-    never prepare; this one binds on the server and is wrapped like Django's,
-    so query logging and test assertions see it. Behind a connection pooler
-    in transaction mode that cannot follow prepared statements, set
-    ``DATABASE_PREPARED_READS=false``.
-    """
-    if db.vendor != "postgresql" or not settings.DATABASE_PREPARED_READS:
-        return db.cursor()
-    db.close_if_health_check_failed()
-    db.ensure_connection()
-    db.validate_thread_sharing()
-    if db.connection.prepare_threshold is None:
-        # Django turns preparing off per connection; allow it for the
-        # statements that ask for it (ours) and for nothing else.
-        db.connection.prepare_threshold = _NEVER_BY_COUNT
-    raw = _PreparedCursor(db.connection)
-    return CursorDebugWrapper(raw, db) if db.queries_logged else CursorWrapper(raw, db)
 
 
 def _quote(name: str) -> str:
@@ -169,7 +121,7 @@ def document_read(*, document_id: UUID | str, user_id: Any) -> Document | None:
         User._meta.pk.get_db_prep_value(user_id, db),
         pk.get_db_prep_value(pk.to_python(document_id), db),
     ]
-    with _cursor(db) as cursor:
+    with prepared_cursor(db) as cursor:
         cursor.execute(_read_statement(db.vendor), params)
         row = cursor.fetchone()
     if row is None:
@@ -295,7 +247,7 @@ def list_page(
         params += [user_param, *after_params, limit]
     params.append(limit)
     sql = _list_statement(db.vendor, branches, key, desc, after is not None)
-    with _cursor(db) as cursor:
+    with prepared_cursor(db) as cursor:
         cursor.execute(sql, params)
         raw_rows = cursor.fetchall()
     fields = _list_fields()

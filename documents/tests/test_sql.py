@@ -48,8 +48,8 @@ def test_sql_hot_reads_are_prepared_statements(user):
 
 
 def test_sql_prepared_reads_can_be_turned_off(settings, user):
-    """``DATABASE_PREPARED_READS = False`` leaves nothing prepared."""
-    settings.DATABASE_PREPARED_READS = False
+    """``DATABASE_PREPARED_STATEMENTS = False`` leaves nothing prepared."""
+    settings.DATABASE_PREPARED_STATEMENTS = False
     document = DocumentFactory(owner=user)
     assert sql.document_read(document_id=document.pk, user_id=user.pk) is not None
     assert _prepared() == []

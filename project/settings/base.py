@@ -120,9 +120,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     )
     if env.str("DATABASE_SSLMODE", default=""):
         _db_options["sslmode"] = env.str("DATABASE_SSLMODE")
-# The hottest reads (documents/sql.py) run as prepared statements on
-# PostgreSQL; turn off behind a transaction-mode pooler that cannot follow them.
-DATABASE_PREPARED_READS = env.bool("DATABASE_PREPARED_READS", default=True)
+# The hot statements written as SQL (documents/sql.py, the AI quota's) run as
+# prepared statements on PostgreSQL; turn off behind a transaction-mode pooler
+# that cannot follow them (project/postgresql/prepared.py).
+DATABASE_PREPARED_STATEMENTS = env.bool("DATABASE_PREPARED_STATEMENTS", default=True)
 # Workers refuse to start while migrations are unapplied (project/runtime.py).
 REQUIRE_MIGRATED = env.bool("REQUIRE_MIGRATED", default=False)
 
