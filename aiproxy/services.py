@@ -80,11 +80,6 @@ _background: set[asyncio.Task] = set()
 _db_pool: ThreadPoolExecutor | None = None
 _db_pool_lock = threading.Lock()
 _db_thread = threading.local()
-# A connection used less than this long ago is not health-checked again
-# (HikariCP's "alive bypass window"): under load the check would otherwise
-# add a ``SELECT 1`` round trip to every hop, and a connection that just
-# answered is alive. An idle one is checked before use, as Django does.
-HEALTH_CHECK_BYPASS_SECONDS = 1.0
 
 
 def _db_executor() -> ThreadPoolExecutor:
@@ -101,26 +96,6 @@ def _db_executor() -> ThreadPoolExecutor:
                     max_workers=settings.AI_DB_THREADS, thread_name_prefix="ai-db"
                 )
     return _db_pool
-
-
-def _connections_checked() -> None:
-    """Drop this thread's broken or expired connections before a hop.
-
-    Like ``close_old_connections`` (what Django does per request), except
-    that a connection used within ``HEALTH_CHECK_BYPASS_SECONDS`` skips the
-    ``CONN_HEALTH_CHECKS`` query unless it saw an error or reached
-    ``CONN_MAX_AGE``.
-    """
-    now = time.monotonic()
-    idle = now - getattr(_db_thread, "used_at", -math.inf)
-    _db_thread.used_at = now
-    if idle > HEALTH_CHECK_BYPASS_SECONDS:
-        close_old_connections()
-        return
-    for conn in connections.all(initialized_only=True):
-        expired = conn.close_at is not None and now >= conn.close_at
-        if conn.errors_occurred or expired:
-            conn.close_if_unusable_or_obsolete()
 
 
 def _relaxed_session() -> None:
@@ -145,7 +120,10 @@ def _relaxed_session() -> None:
 
 
 def _call_checked(fn: Callable[..., T], kwargs: dict[str, Any]) -> T:
-    _connections_checked()
+    # A hop is handled like a request: broken or expired connections go;
+    # one that served the previous hop within a second skips the health
+    # query (project/postgresql).
+    close_old_connections()
     _relaxed_session()
     return fn(**kwargs)
 

@@ -11,17 +11,10 @@ from uuid import UUID
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import (
-    Case,
-    CharField,
     F,
-    OuterRef,
-    Q,
     QuerySet,
-    Subquery,
     Value,
-    When,
 )
-from django.db.models.functions import Collate, Lower
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
@@ -66,29 +59,6 @@ LIST_VALUES = (
     "owner__display_name",
     "role",
 )
-
-
-def document_list_visible(
-    *, user: User, include_trashed: bool = False
-) -> QuerySet[Document]:
-    """Return documents the user owns or was granted, each annotated with ``role``.
-
-    With ``include_trashed`` the owner also sees their trashed documents;
-    a trashed document is never visible to the people it was shared with.
-    """
-    grants = DocumentAccess.objects.filter(user=user)
-    qs = Document.objects.filter(
-        Q(owner=user) | Q(pk__in=grants.values("document"))
-    ).annotate(
-        role=Case(
-            When(owner=user, then=Value(Role.OWNER.value)),
-            default=Subquery(grants.filter(document=OuterRef("pk")).values("role")[:1]),
-            output_field=CharField(),
-        )
-    )
-    if include_trashed:
-        return qs.filter(Q(trashed_at__isnull=True) | Q(owner=user))
-    return qs.filter(trashed_at__isnull=True)
 
 
 def document_get_for_user(
@@ -159,23 +129,6 @@ def decode_cursor(cursor: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise _bad_cursor()
     return data
-
-
-def _title_key():
-    if connection.vendor == "postgresql":
-        # Byte order, so that Python can merge two sorted pages the same way.
-        return Collate(Lower("title"), "C")
-    return Lower("title")
-
-
-def _keyset(qs: QuerySet, key: str, desc: bool, after: tuple | None) -> QuerySet:
-    if after is not None:
-        value, pk = after
-        op = "lt" if desc else "gt"
-        qs = qs.filter(
-            Q(**{f"{key}__{op}": value}) | Q(**{key: value, f"pk__{op}": pk})
-        )
-    return qs.order_by(*([f"-{key}", "-pk"] if desc else [key, "pk"]))
 
 
 def _cursor_position(
