@@ -83,3 +83,15 @@ def test_sql_hot_reads_give_the_orms_values(user):
     assert row["updated_at"] == expected.updated_at
     assert row["owner_id"] == user.pk
     assert row["owner__email"] == user.email
+
+
+def test_sql_prepared_statements_show_in_query_logs(user):
+    """Query logs show a prepared statement's SQL, not None."""
+    from django.test.utils import CaptureQueriesContext
+
+    document = DocumentFactory(owner=user)
+    with CaptureQueriesContext(connection) as queries:
+        sql.document_read(document_id=document.pk, user_id=user.pk)
+    (query,) = queries.captured_queries
+    assert query["sql"].startswith("SELECT d.")
+    assert document.pk.hex in query["sql"]

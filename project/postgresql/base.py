@@ -1,5 +1,7 @@
 """Django's PostgreSQL backend, with an alive-bypass window for health checks.
 
+(And query logging that shows prepared statements, see DatabaseOperations.)
+
 ``CONN_HEALTH_CHECKS`` makes Django send ``SELECT 1`` before the first query
 of every request that reuses a connection. Under load that round trip waits
 for a busy database like any other, and it was a quarter of a list request's
@@ -14,13 +16,29 @@ of being replaced first; Django then closes it at the end of that request.
 import math
 import time
 
-from django.db.backends.postgresql import base
+from django.db.backends.postgresql import base, operations
 
 ALIVE_BYPASS_SECONDS = 1.0
 
 
+class DatabaseOperations(operations.DatabaseOperations):
+    """Django's, able to show the statements of server-binding cursors too."""
+
+    def last_executed_query(self, cursor, sql, params):  # noqa: ANN001, ANN201
+        """Return the SQL as sent; composed here when psycopg kept none.
+
+        The prepared cursor (``project.postgresql.prepared``) binds on the
+        server, where Django's version finds no composed query and logs
+        ``None`` (``connection.queries``, ``assertNumQueries`` messages).
+        """
+        found = super().last_executed_query(cursor, sql, params)
+        return found if found is not None else self.compose_sql(sql, params)
+
+
 class DatabaseWrapper(base.DatabaseWrapper):
     """PostgreSQL, skipping the health query on a connection that just worked."""
+
+    ops_class = DatabaseOperations
 
     alive_at = -math.inf
 
