@@ -112,9 +112,13 @@ class AIRoutes:
     async def _serve(
         self, match: ResolverMatch, scope: dict, receive: Callable, send: Callable
     ) -> None:
-        body = await _read_body(receive, settings.AI_MAX_BODY_BYTES + 1)
-        if body is None:
-            return  # the client left before sending its request
+        limit = settings.AI_MAX_BODY_BYTES
+        if _declared_length(scope) > limit:
+            body = b""  # not read: the view answers 413 on the declared length
+        else:
+            body = await _read_body(receive, limit + 1)
+            if body is None:
+                return  # the client left before sending its request
         request = ASGIRequest(scope, io.BytesIO(body))
         if not self._admissible(request):
             await self.django(scope, _replay(body, receive), send)
@@ -172,6 +176,17 @@ class AIRoutes:
             await _send_response(response, send)
         finally:
             context.close()
+
+
+def _declared_length(scope: dict) -> int:
+    """Return the request's ``Content-Length`` (0 when absent or malformed)."""
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return 0
+    return 0
 
 
 async def _read_body(receive: Callable, limit: int) -> bytes | None:

@@ -5,6 +5,7 @@ Requests go through the real ``project.asgi.application`` over
 Django's handler for everything else.
 """
 
+import asyncio
 import json
 import logging
 
@@ -110,6 +111,51 @@ def test_lean_body_over_limit_413(chat, settings):
     response = chat({"model": "gpt-test", "messages": big})
     assert response.status_code == 413
     assert response.json()["code"] == "request_too_large"
+
+
+def test_lean_declared_body_over_limit_413_before_the_body_arrives(
+    user, bearer_for, settings
+):
+    """A Content-Length over the limit is refused without waiting for the body."""
+    from project.asgi import application
+
+    settings.AI_MAX_BODY_BYTES = 1000
+    token = bearer_for(user)
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        await asyncio.Event().wait()  # the body never comes
+        raise AssertionError("unreachable")
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": CHAT,
+        "raw_path": CHAT.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"127.0.0.1"),
+            (b"authorization", f"Bearer {token}".encode()),
+            (b"content-type", b"application/json"),
+            (b"content-length", str(10**9).encode()),
+        ],
+        "client": ("127.0.0.1", 40000),
+        "server": ("127.0.0.1", 8001),
+    }
+
+    async def serve() -> None:
+        await asyncio.wait_for(application(scope, receive, send), timeout=10)
+
+    async_to_sync(serve)()
+    assert sent[0]["status"] == 413
+    assert json.loads(sent[1]["body"])["code"] == "request_too_large"
 
 
 def test_lean_unknown_host_handed_to_django_400(chat):
