@@ -149,19 +149,6 @@ async def run_db(fn: Callable[..., T], /, **kwargs: Any) -> T:
 # -- quota -------------------------------------------------------------------
 
 
-def _relaxed_durability() -> None:
-    """Let this transaction's commit return before its WAL reaches the disk.
-
-    Quota and ledger rows are bookkeeping: a crash may lose the last fraction
-    of a second of them (a request in flight then goes uncharged), never
-    their consistency; locks and visibility are unchanged. It saves a disk
-    flush per commit, two per AI request (PostgreSQL only).
-    """
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
-
-
 @dataclass(frozen=True)
 class Reservation:
     """Tokens held for one request in flight, and the ledger row to finish."""
@@ -223,7 +210,7 @@ def _counter_take(
 # WHERE`` re-checks the condition on the locked, latest row version, so
 # concurrent requests cannot overspend. A prepared statement (planned once
 # per connection); its commit is relaxed by the AI server's database threads
-# (``_relaxed_session``) as ``_relaxed_durability`` relaxes the ORM's.
+# (``_relaxed_session``).
 _RESERVE_SQL = """
 WITH limits AS (
     SELECT
@@ -358,7 +345,6 @@ def _reserve_orm(
         "now": now,
     }
     with transaction.atomic():
-        _relaxed_durability()
         taken = _counter_take(**args)
         if not taken:
             QuotaCounter.objects.bulk_create(
@@ -472,7 +458,6 @@ def quota_settle(
             now=now,
         )
     with transaction.atomic():
-        _relaxed_durability()
         updated = UsageRecord.objects.filter(
             pk=reservation.record_id, status=Status.PENDING
         ).update(
