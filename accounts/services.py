@@ -242,7 +242,6 @@ def user_delete(*, user: User) -> None:
         for contributor in registry.contributors():
             contributor.delete(user)
         User.objects.filter(pk=user.pk).delete()
-        transaction.on_commit(lambda: forget_user(user.pk))
         if username and not local_issuer_enabled():
             transaction.on_commit(lambda: _cognito_delete_later(username))
 

@@ -145,3 +145,14 @@ def test_authcache_forget_user_drops_only_that_user(settings):
     tokens.forget_user(ada.pk)
     assert tokens.get("ada") is None
     assert tokens.get("bob") is not None
+
+
+def test_authcache_deleted_account_not_served_from_memory(user, bearer_client):
+    """After deleting the account, its token is checked again, not answered as
+    the deleted user (it signs in afresh, as any first sign-in does)."""
+    client = bearer_client(user)
+    old_id = client.get(ME).json()["id"]
+    assert client.delete(ME).status_code == 204
+    response = client.get(ME)
+    assert response.json()["id"] != old_id
+    assert not User.objects.filter(pk=old_id).exists()
