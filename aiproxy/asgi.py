@@ -124,6 +124,8 @@ class AIRoutes:
             await self.django(scope, _replay(body, receive), send)
             return
         request.resolver_match = match
+        deferred: list[Callable[[], Awaitable[None]]] = []
+        request.after_response = deferred.append  # type: ignore[attr-defined]
         respond = asyncio.ensure_future(self._respond(request, match, send))
         listen = asyncio.ensure_future(_disconnected(receive))
         await asyncio.wait([respond, listen], return_when=asyncio.FIRST_COMPLETED)
@@ -136,6 +138,7 @@ class AIRoutes:
         listen.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await listen
+        await _run_deferred(deferred)
 
     def _admissible(self, request: ASGIRequest) -> bool:
         """Return whether the request needs nothing but the lean path.
@@ -176,6 +179,19 @@ class AIRoutes:
             await _send_response(response, send)
         finally:
             context.close()
+
+
+async def _run_deferred(deferred: list[Callable[[], Awaitable[None]]]) -> None:
+    """Run the work a view left for after its response (the ledger's settlement).
+
+    It runs in the request's own task, so a graceful shutdown waits for it;
+    a failure is logged, never sent: the client already has its answer.
+    """
+    for work in deferred:
+        try:
+            await work()
+        except Exception:
+            logger.exception("work after the response failed")
 
 
 def _declared_length(scope: dict) -> int:

@@ -14,12 +14,13 @@ import asyncio
 import contextlib
 import contextvars
 import datetime as dt
+import functools
 import logging
 import math
 import threading
 import time
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
@@ -705,8 +706,9 @@ async def _settle(
     usage: Usage,
     error_code: str = "",
     ttft_ms: int | None = None,
+    latency_ms: int | None = None,
 ) -> None:
-    latency = _elapsed_ms(call)
+    latency = _elapsed_ms(call) if latency_ms is None else latency_ms
     await run_db(
         quota_settle,
         reservation=call.reservation,
@@ -775,8 +777,20 @@ async def _provider(call: PreparedCall) -> Provider:
         raise _not_configured() from None
 
 
-async def completion_create(*, call: PreparedCall) -> dict[str, Any]:
-    """Call the provider for the whole answer; settle; return the OpenAI JSON."""
+async def completion_create(
+    *,
+    call: PreparedCall,
+    defer: Callable[[Callable[[], Awaitable[None]]], None] | None = None,
+) -> dict[str, Any]:
+    """Call the provider for the whole answer; settle; return the OpenAI JSON.
+
+    With ``defer`` (given by the lean ASGI entry, ``aiproxy.asgi``), a
+    successful answer's settlement is handed to it to run once the response
+    is sent: the client does not wait for that database round trip. The
+    ledger row stays ``pending`` (its tokens reserved) until then; if the
+    process dies first, ``quota_release_stale`` releases it. Failures are
+    still settled before the error is answered.
+    """
     provider = await _provider(call)
     try:
         result = await provider.complete(call.request)
@@ -795,7 +809,20 @@ async def completion_create(*, call: PreparedCall) -> dict[str, Any]:
         )
         raise
     usage = _charged(call, result.usage, result.content)
-    await _settle(call, status=Status.OK, usage=usage, ttft_ms=_elapsed_ms(call))
+    ttft_ms = _elapsed_ms(call)
+    if defer is None:
+        await _settle(call, status=Status.OK, usage=usage, ttft_ms=ttft_ms)
+    else:
+        defer(
+            functools.partial(
+                _settle,
+                call,
+                status=Status.OK,
+                usage=usage,
+                ttft_ms=ttft_ms,
+                latency_ms=ttft_ms,  # the answer's, not including sending it
+            )
+        )
     return completion_json(
         id=completion_id(),
         model=call.model_name,

@@ -108,6 +108,15 @@ def _json_body(request: HttpRequest) -> Any:
         ) from None
 
 
+def _after_response(request: HttpRequest) -> Any:
+    """Return how to run work once the response is sent, or None (run it now).
+
+    Set by the lean ASGI entry (``aiproxy.asgi``); absent under Django's
+    own handlers, where such work is awaited before answering.
+    """
+    return getattr(request, "after_response", None)
+
+
 async def _sse(
     request: HttpRequest, events: AsyncIterator[bytes]
 ) -> StreamingHttpResponse:
@@ -187,7 +196,8 @@ class ChatCompletionApi(AsyncApiView):
                 call=call, include_usage=params.include_usage
             )
             return await _sse(request, events)
-        return JsonResponse(await completion_create(call=call))
+        answer = await completion_create(call=call, defer=_after_response(request))
+        return JsonResponse(answer)
 
 
 def _model_json(model: Any) -> dict[str, Any]:
@@ -347,7 +357,7 @@ class DocumentActionApi(AsyncApiView):
         if params.stream:
             events = await completion_stream(call=call, include_usage=True)
             return await _sse(request, events)
-        answer = await completion_create(call=call)
+        answer = await completion_create(call=call, defer=_after_response(request))
         choice = answer["choices"][0]
         return JsonResponse(
             {

@@ -11,7 +11,7 @@ import logging
 
 import httpx
 import pytest
-from asgiref.sync import async_to_sync
+from asgiref.sync import async_to_sync, sync_to_async
 
 from aiproxy.models import UsageRecord
 from aiproxy.tests.factories import AIModelFactory
@@ -113,6 +113,29 @@ def test_lean_body_over_limit_413(chat, settings):
     assert response.json()["code"] == "request_too_large"
 
 
+def _scope(token: str, content_length: int) -> dict:
+    """Return the ASGI scope of a chat completion POST with ``token``."""
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": CHAT,
+        "raw_path": CHAT.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"127.0.0.1"),
+            (b"authorization", f"Bearer {token}".encode()),
+            (b"content-type", b"application/json"),
+            (b"content-length", str(content_length).encode()),
+        ],
+        "client": ("127.0.0.1", 40000),
+        "server": ("127.0.0.1", 8001),
+    }
+
+
 def test_lean_declared_body_over_limit_413_before_the_body_arrives(
     user, bearer_for, settings
 ):
@@ -130,25 +153,7 @@ def test_lean_declared_body_over_limit_413_before_the_body_arrives(
     async def send(message: dict) -> None:
         sent.append(message)
 
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": CHAT,
-        "raw_path": CHAT.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [
-            (b"host", b"127.0.0.1"),
-            (b"authorization", f"Bearer {token}".encode()),
-            (b"content-type", b"application/json"),
-            (b"content-length", str(10**9).encode()),
-        ],
-        "client": ("127.0.0.1", 40000),
-        "server": ("127.0.0.1", 8001),
-    }
+    scope = _scope(token, 10**9)
 
     async def serve() -> None:
         await asyncio.wait_for(application(scope, receive, send), timeout=10)
@@ -210,3 +215,78 @@ def test_lean_unexpected_error_json_500_logged(chat, monkeypatch, caplog):
         "code": "server_error",
     }
     assert any("Internal Server Error" in r.getMessage() for r in caplog.records)
+
+
+def _serve_once(token: str, body: dict, on_body_end) -> list[dict]:
+    """Serve one POST through ``project.asgi``; call ``on_body_end`` at its end.
+
+    ``on_body_end`` (sync, run in the test's thread) is called when the
+    last body message is sent, before the app returns.
+    """
+    from project.asgi import application
+
+    data = json.dumps(body).encode()
+    sent: list[dict] = []
+    received = False
+
+    async def receive() -> dict:
+        nonlocal received
+        if not received:
+            received = True
+            return {"type": "http.request", "body": data, "more_body": False}
+        await asyncio.Event().wait()  # the client stays connected
+        raise AssertionError("unreachable")
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+        if message["type"] == "http.response.body" and not message.get("more_body"):
+            await sync_to_async(on_body_end)()
+
+    async def serve() -> None:
+        await asyncio.wait_for(application(_scope(token, len(data)), receive, send), 10)
+
+    async_to_sync(serve)()
+    return sent
+
+
+def test_lean_answer_sent_before_its_settlement(user, bearer_for):
+    """A whole answer is sent first; its ledger row is settled right after."""
+    AIModelFactory(name="gpt-test", provider="fake")
+    at_send: list[str] = []
+    sent = _serve_once(
+        bearer_for(user),
+        {"model": "gpt-test", "messages": MESSAGES},
+        lambda: at_send.append(UsageRecord.objects.get().status),
+    )
+    assert sent[0]["status"] == 200
+    assert at_send == ["pending"]
+    record = UsageRecord.objects.get()
+    assert record.status == "ok"
+    assert record.completion_tokens > 0
+
+
+def test_lean_settlement_failure_after_the_answer_is_logged(
+    user, bearer_for, monkeypatch, caplog
+):
+    """A settlement failing after the answer was sent is logged; the answer stands.
+
+    The database going away between the answer and its settlement is
+    simulated: the row stays pending for ``quota_release_stale``.
+    """
+    from django.db import OperationalError
+
+    from aiproxy import services
+
+    def database_gone(**kwargs):
+        raise OperationalError("the database went away")
+
+    AIModelFactory(name="gpt-test", provider="fake")
+    monkeypatch.setattr(services, "quota_settle", database_gone)
+    with caplog.at_level(logging.ERROR, logger="aiproxy.asgi"):
+        sent = _serve_once(
+            bearer_for(user), {"model": "gpt-test", "messages": MESSAGES}, lambda: None
+        )
+    assert sent[0]["status"] == 200
+    assert json.loads(sent[1]["body"])["object"] == "chat.completion"
+    assert UsageRecord.objects.get().status == "pending"
+    assert any("after the response" in r.getMessage() for r in caplog.records)
