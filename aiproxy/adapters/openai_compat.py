@@ -1,7 +1,8 @@
 """Any OpenAI-compatible chat-completions upstream (OpenAI, vLLM, Groq...).
 
-One pooled ``httpx.AsyncClient`` per adapter instance (the registry builds
-one per event loop), on the lean transport of ``aiproxy.adapters.transport``. Connect and read timeouts come from the provider's
+One pooled upstream client per adapter instance (the registry builds one per
+event loop): the lean HTTP client of ``aiproxy.adapters.transport``, or
+``httpx`` behind a proxy. Connect and read timeouts come from the provider's
 config and end as ``UpstreamTimeout``; refused connections and 4xx/5xx as
 ``UpstreamError`` carrying a sanitised message. A failure is retried once,
 and only while nothing of the answer was received. Closing the stream early
@@ -27,7 +28,7 @@ from aiproxy.adapters.base import (
     UpstreamTimeout,
     Usage,
 )
-from aiproxy.adapters.transport import transport_for
+from aiproxy.adapters.transport import UpstreamResponse, upstream_client
 
 logger = logging.getLogger(__name__)
 
@@ -81,8 +82,8 @@ class OpenAICompatProvider:
             max_connections=max_connections,
             max_keepalive_connections=min(max_connections, 200),
         )
-        self.client = httpx.AsyncClient(
-            base_url=config.base_url.rstrip("/") + "/",
+        self.client = upstream_client(
+            config.base_url,
             timeout=httpx.Timeout(
                 connect=config.connect_timeout,
                 read=config.read_timeout,
@@ -90,7 +91,6 @@ class OpenAICompatProvider:
                 pool=config.connect_timeout,
             ),
             limits=limits,
-            transport=transport_for(limits),
             headers={"Accept": "application/json"},
         )
 
@@ -100,7 +100,7 @@ class OpenAICompatProvider:
         key = self.config.api_key() or ""
         return ({"Authorization": "Bearer " + key} if key else {}), key
 
-    def _body(self, request: ChatRequest, *, stream: bool) -> dict[str, Any]:
+    def _body(self, request: ChatRequest, *, stream: bool) -> bytes:
         body: dict[str, Any] = {
             **request.extra,
             "model": request.model,
@@ -114,9 +114,11 @@ class OpenAICompatProvider:
         if stream:
             body["stream"] = True
             body["stream_options"] = {"include_usage": True}
-        return body
+        return json.dumps(
+            body, ensure_ascii=False, separators=(",", ":"), allow_nan=False
+        ).encode()
 
-    def _status_error(self, response: httpx.Response, body: bytes, key: str) -> Any:
+    def _status_error(self, response: UpstreamResponse, body: bytes, key: str) -> Any:
         message = sanitise(_error_message(body), secrets=(key,))
         text = f"Upstream answered {response.status_code}" + (
             f": {message}" if message else "."
@@ -159,15 +161,16 @@ class OpenAICompatProvider:
         try:
             response = await self.client.post(
                 "chat/completions",
-                json=self._body(request, stream=False),
+                body=self._body(request, stream=False),
                 headers=headers,
             )
+            content = await response.aread()
         except httpx.HTTPError as exc:
             raise self._transport_error(exc) from None
         if response.status_code >= 400:
-            raise self._status_error(response, response.content, key)
+            raise self._status_error(response, content, key)
         try:
-            data = response.json()
+            data = json.loads(content)
             choice = data["choices"][0]
             content = choice["message"].get("content") or ""
             usage = data.get("usage") or {}
@@ -209,9 +212,10 @@ class OpenAICompatProvider:
         finish: str | None = None
         started = done = False
         try:
-            async with self.client.stream(
-                "POST", "chat/completions", json=body, headers=headers
-            ) as response:
+            response = await self.client.post(
+                "chat/completions", body=body, headers=headers
+            )
+            async with response:
                 if response.status_code >= 400:
                     raise self._status_error(response, await response.aread(), key)
                 async for line in response.aiter_lines():

@@ -1,27 +1,36 @@
-"""A lean HTTP/1.1 transport for ``httpx``: keep-alive connections on asyncio.
+"""A lean HTTP/1.1 client for the upstreams: keep-alive connections on asyncio.
 
 Why: ``httpx``'s default transport (``httpcore`` over ``anyio``) cost about
 0.45 ms of CPU per upstream call here, more than the rest of the proxy's
-own work; this one costs a small fraction of it (BENCHMARKS.md, "AI proxy").
-The ``httpx`` client on top is unchanged, so adapters keep their API,
-timeouts and exception types: this module raises the same ``httpx``
-exceptions ``httpcore`` would (``ConnectTimeout``, ``ConnectError``,
-``PoolTimeout``, ``ReadTimeout``, ``ReadError``, ``WriteError``,
-``RemoteProtocolError``).
+own work; and ``httpx``'s client layer on top (URL merging, ``Request`` and
+``Response`` objects, the cookie jar) about 0.3 ms more. This module is
+both replaced for the hot path (BENCHMARKS.md, "AI proxy"):
 
-Scope: plain HTTP/1.1 and TLS, no proxies (:func:`transport_for` gives the
-default ``httpx`` transport when proxy environment variables are set), no
-HTTP/2, no ``Expect: 100-continue``. Closing a response before its end
-closes its connection, which is how a client's disconnect cancels the
-upstream request.
+- :class:`LeanTransport` pools connections and speaks HTTP/1.1 with
+  ``httptools``; :meth:`LeanTransport.open` is its own small API, and it is
+  also an ``httpx`` transport for code that wants ``httpx`` on top;
+- :func:`upstream_client` gives an adapter a :class:`LeanClient` (``POST``
+  a body, get an :class:`UpstreamResponse`), or the same interface over
+  ``httpx`` when proxy environment variables are set, which the lean
+  transport does not implement.
+
+Failures raise the ``httpx`` exceptions ``httpcore`` would
+(``ConnectTimeout``, ``ConnectError``, ``PoolTimeout``, ``ReadTimeout``,
+``ReadError``, ``WriteError``, ``RemoteProtocolError``), so adapters map
+errors the same way on either path.
+
+Scope: plain HTTP/1.1 and TLS, no HTTP/2, no ``Expect: 100-continue``, no
+cookies and no redirects (an API upstream needs neither). Closing a
+response before its end closes its connection, which is how a client's
+disconnect cancels the upstream request.
 """
 
 import asyncio
 import collections
 import ssl
 import time
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import Any, Protocol
 
 import httptools
 import httpx
@@ -102,7 +111,7 @@ class _ResponseStream(httpx.AsyncByteStream):
         connection: _Connection,
         parser: _Parser,
         read_timeout: float | None,
-        request: httpx.Request,
+        request: httpx.Request | None,
     ) -> None:
         self.transport = transport
         self.origin = origin
@@ -178,7 +187,7 @@ class LeanTransport(httpx.AsyncBaseTransport):
         return idle
 
     async def _acquire(
-        self, origin: Origin, timeouts: dict[str, Any], request: httpx.Request
+        self, origin: Origin, timeouts: Mapping[str, Any], request: httpx.Request | None
     ) -> _Connection:
         """Return an idle connection to ``origin``, else a new one."""
         idle = self._idle_for(origin)
@@ -199,7 +208,7 @@ class LeanTransport(httpx.AsyncBaseTransport):
             raise
 
     async def _wait_for_room(
-        self, timeout: float | None, request: httpx.Request
+        self, timeout: float | None, request: httpx.Request | None
     ) -> None:
         loop = asyncio.get_running_loop()
         try:
@@ -243,7 +252,7 @@ class LeanTransport(httpx.AsyncBaseTransport):
         self._notify()
 
     async def _connect(
-        self, origin: Origin, timeout: float | None, request: httpx.Request
+        self, origin: Origin, timeout: float | None, request: httpx.Request | None
     ) -> _Connection:
         scheme, host, port = origin
         context = None
@@ -273,7 +282,10 @@ class LeanTransport(httpx.AsyncBaseTransport):
     # -- one exchange ---------------------------------------------------------------
 
     async def read(
-        self, connection: _Connection, timeout: float | None, request: httpx.Request
+        self,
+        connection: _Connection,
+        timeout: float | None,
+        request: httpx.Request | None,
     ) -> bytes:
         """Return the next bytes from ``connection`` (b"" at its end)."""
         try:
@@ -289,21 +301,39 @@ class LeanTransport(httpx.AsyncBaseTransport):
                 request=request,
             ) from None
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        """Send ``request``; return the response once its headers arrived."""
-        url = request.url
+    async def open(
+        self,
+        method: str,
+        url: httpx.URL,
+        headers: Sequence[tuple[bytes, bytes]],
+        body: bytes,
+        timeouts: Mapping[str, Any],
+        *,
+        request: httpx.Request | None = None,
+    ) -> "UpstreamResponse":
+        """Send one request; return the response once its headers arrived.
+
+        ``headers`` are sent as given, after ``Host`` (``Content-Length`` is
+        added for a body); ``timeouts`` has ``httpx``'s keys (``connect``,
+        ``read``, ``write``, ``pool``). ``request`` only rides along on the
+        exceptions, for the ``httpx`` transport API.
+        """
         scheme = url.scheme
         if scheme not in {"http", "https"}:
             raise httpx.UnsupportedProtocol(
                 f"Unsupported scheme {scheme!r}.", request=request
             )
-        origin = (scheme, url.host, url.port or (443 if scheme == "https" else 80))
-        timeouts = request.extensions.get("timeout") or {}
-        body = b"".join([part async for part in request.stream])
-        head = [request.method.encode(), b" ", url.raw_path, b" HTTP/1.1\r\n"]
-        for name, value in request.headers.raw:
+        default_port = 443 if scheme == "https" else 80
+        origin = (scheme, url.host, url.port or default_port)
+        head = [method.encode(), b" ", url.raw_path, b" HTTP/1.1\r\n"]
+        names = set()
+        for name, value in headers:
+            names.add(name.lower())
             head += [name, b": ", value, b"\r\n"]
-        if body and "content-length" not in request.headers:
+        if b"host" not in names:
+            host = url.netloc  # host, with the port when not the default
+            head = [*head[:4], b"Host: ", host, b"\r\n", *head[4:]]
+        if body and b"content-length" not in names:
             head += [b"Content-Length: ", str(len(body)).encode(), b"\r\n"]
         head.append(b"\r\n")
         payload = b"".join(head) + body
@@ -321,10 +351,23 @@ class LeanTransport(httpx.AsyncBaseTransport):
             # The whole response came with its headers: free the connection
             # now (the body is held by the parser).
             await stream.aclose()
+        return UpstreamResponse(parser.parser.get_status_code(), parser.headers, stream)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Send an ``httpx`` request (the ``httpx`` transport API)."""
+        body = b"".join([part async for part in request.stream])
+        response = await self.open(
+            request.method,
+            request.url,
+            request.headers.raw,
+            body,
+            request.extensions.get("timeout") or {},
+            request=request,
+        )
         return httpx.Response(
-            status_code=parser.parser.get_status_code(),
-            headers=parser.headers,
-            stream=stream,
+            status_code=response.status_code,
+            headers=response.headers,
+            stream=response.stream,
             extensions={"http_version": b"HTTP/1.1"},
         )
 
@@ -332,8 +375,8 @@ class LeanTransport(httpx.AsyncBaseTransport):
         self,
         connection: _Connection,
         payload: bytes,
-        timeouts: dict[str, Any],
-        request: httpx.Request,
+        timeouts: Mapping[str, Any],
+        request: httpx.Request | None,
     ) -> _Parser:
         try:
             connection.writer.write(payload)
@@ -367,15 +410,167 @@ class LeanTransport(httpx.AsyncBaseTransport):
                 idle.pop().close()
 
 
-def transport_for(limits: httpx.Limits) -> httpx.AsyncBaseTransport | None:
-    """Return a :class:`LeanTransport` for an adapter's client.
+class UpstreamResponse:
+    """A response whose headers arrived; its body is read (or closed) next."""
 
-    None (``httpx``'s own transport) when proxy variables are set in the
-    environment, which this transport does not implement.
+    def __init__(
+        self,
+        status_code: int,
+        headers: list[tuple[bytes, bytes]],
+        stream: httpx.AsyncByteStream,
+    ) -> None:
+        self.status_code = status_code
+        self.headers = headers
+        self.stream = stream
+
+    async def aread(self) -> bytes:
+        """Return the whole body, then give the connection back."""
+        try:
+            return b"".join([part async for part in self.stream])
+        finally:
+            await self.stream.aclose()
+
+    async def aiter_lines(self) -> AsyncIterator[str]:
+        """Yield the body's lines (``\\n`` or ``\\r\\n`` ended), decoded as UTF-8."""
+        pending = b""
+        async for part in self.stream:
+            lines = (pending + part).split(b"\n")
+            pending = lines.pop()
+            for line in lines:
+                yield line.removesuffix(b"\r").decode("utf-8", "replace")
+        if pending:
+            yield pending.removesuffix(b"\r").decode("utf-8", "replace")
+
+    async def aclose(self) -> None:
+        """Give the connection back if the body was read to its end, else close it."""
+        await self.stream.aclose()
+
+    async def __aenter__(self) -> "UpstreamResponse":  # noqa: D105
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:  # noqa: D105
+        await self.aclose()
+
+
+class UpstreamClient(Protocol):
+    """What adapters need of an HTTP client: ``POST`` JSON bytes to a path."""
+
+    async def post(
+        self, path: str, *, body: bytes, headers: Mapping[str, str]
+    ) -> UpstreamResponse:
+        """Send ``body`` to ``base_url + path``; return once headers arrived."""
+        ...
+
+    async def aclose(self) -> None:
+        """Close pooled connections."""
+        ...
+
+
+class LeanClient:
+    """:class:`UpstreamClient` on a :class:`LeanTransport`, one base URL."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: httpx.Timeout,
+        limits: httpx.Limits,
+        headers: Mapping[str, str],
+    ) -> None:
+        self.base_url = base_url.rstrip("/") + "/"
+        self.timeouts = timeout.as_dict()
+        self.headers = [(k.encode(), v.encode()) for k, v in headers.items()]
+        self.transport = LeanTransport(
+            max_connections=limits.max_connections or 100,
+            max_keepalive_connections=limits.max_keepalive_connections or 20,
+        )
+        self._urls: dict[str, httpx.URL] = {}
+
+    def _url(self, path: str) -> httpx.URL:
+        url = self._urls.get(path)
+        if url is None:
+            url = self._urls[path] = httpx.URL(self.base_url + path.lstrip("/"))
+        return url
+
+    async def post(
+        self, path: str, *, body: bytes, headers: Mapping[str, str]
+    ) -> UpstreamResponse:
+        """Send ``body`` (JSON) to ``base_url + path``."""
+        raw = [
+            *self.headers,
+            (b"Content-Type", b"application/json"),
+            *((k.encode(), v.encode()) for k, v in headers.items()),
+        ]
+        return await self.transport.open(
+            "POST", self._url(path), raw, body, self.timeouts
+        )
+
+    async def aclose(self) -> None:
+        """Close pooled connections."""
+        await self.transport.aclose()
+
+
+class HttpxClient:
+    """:class:`UpstreamClient` on ``httpx`` (its own transport: proxies)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: httpx.Timeout,
+        limits: httpx.Limits,
+        headers: Mapping[str, str],
+    ) -> None:
+        self.client = httpx.AsyncClient(
+            base_url=base_url.rstrip("/") + "/",
+            timeout=timeout,
+            limits=limits,
+            headers=dict(headers),
+        )
+
+    async def post(
+        self, path: str, *, body: bytes, headers: Mapping[str, str]
+    ) -> UpstreamResponse:
+        """Send ``body`` (JSON) to ``base_url + path``."""
+        request = self.client.build_request(
+            "POST",
+            path.lstrip("/"),
+            content=body,
+            headers={"Content-Type": "application/json", **headers},
+        )
+        response = await self.client.send(request, stream=True)
+        return UpstreamResponse(
+            response.status_code, response.headers.raw, _HttpxBody(response)
+        )
+
+    async def aclose(self) -> None:
+        """Close pooled connections."""
+        await self.client.aclose()
+
+
+class _HttpxBody(httpx.AsyncByteStream):
+    def __init__(self, response: httpx.Response) -> None:
+        self.response = response
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for part in self.response.aiter_bytes():  # decoded, as gzip is asked
+            yield part
+
+    async def aclose(self) -> None:
+        await self.response.aclose()
+
+
+def upstream_client(
+    base_url: str,
+    *,
+    timeout: httpx.Timeout,
+    limits: httpx.Limits,
+    headers: Mapping[str, str],
+) -> UpstreamClient:
+    """Return a :class:`LeanClient`, or an :class:`HttpxClient` behind a proxy.
+
+    ``httpx`` honours the proxy environment variables, which the lean
+    transport does not implement.
     """
-    if httpx._utils.get_environment_proxies():  # noqa: SLF001 - httpx's own rule
-        return None
-    return LeanTransport(
-        max_connections=limits.max_connections or 100,
-        max_keepalive_connections=limits.max_keepalive_connections or 20,
-    )
+    kind = HttpxClient if httpx._utils.get_environment_proxies() else LeanClient  # noqa: SLF001 - httpx's own rule
+    return kind(base_url, timeout=timeout, limits=limits, headers=headers)
