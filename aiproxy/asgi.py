@@ -66,6 +66,7 @@ class AIRoutes:
         self.django = django
         self._matches: dict[str, ResolverMatch | None] = {}
         self._middleware: list[Any] | None = None
+        self._stamps: dict[tuple, list[tuple[str, str]]] = {}
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
         """Route one ASGI connection."""
@@ -106,6 +107,34 @@ class AIRoutes:
                 if path in HEADER_MIDDLEWARE
             ]
         return self._middleware
+
+    def _add_headers(
+        self, request: HttpRequest, match: ResolverMatch, response: HttpResponseBase
+    ) -> None:
+        """Add the header middleware's response headers.
+
+        What they add depends on the request's scheme and route and the
+        response's status, not on its content (the AI views set no CSP or
+        framing attributes on their responses), so it is worked out once per
+        such key by running their hooks on an empty response, then copied:
+        building the CSP header alone cost more than the rest of this entry.
+        """
+        key = (request.is_secure(), match.route, response.status_code)
+        stamp = self._stamps.get(key)
+        if stamp is None:
+            probe: HttpResponseBase = HttpResponse(status=response.status_code)
+            for middleware in self._header_middleware():
+                probe = middleware.process_response(request, probe)
+            stamp = [
+                (name, value)
+                for name, value in probe.items()
+                if name.lower() not in {"content-type", "content-length"}
+            ]
+            if len(self._stamps) < _MAX_CACHED_PATHS:
+                self._stamps[key] = stamp
+        for name, value in stamp:
+            if name not in response:
+                response[name] = value
 
     # -- one request -------------------------------------------------------------
 
@@ -173,8 +202,7 @@ class AIRoutes:
                     request=request,
                     exception=exc,
                 )
-            for middleware in self._header_middleware():
-                response = middleware.process_response(request, response)
+            self._add_headers(request, match, response)
             request_log_finish(request, response, context)
             await _send_response(response, send)
         finally:

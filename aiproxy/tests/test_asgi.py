@@ -37,7 +37,8 @@ def _call(method: str, path: str, *, app=None, host: str = "127.0.0.1", **kwargs
     async def go():
         transport = httpx.ASGITransport(app=application)
         async with httpx.AsyncClient(
-            transport=transport, base_url=f"http://{host}"
+            transport=transport,
+            base_url=host if "://" in host else f"http://{host}",
         ) as client:
             return await client.request(method, path, **kwargs)
 
@@ -290,3 +291,25 @@ def test_lean_settlement_failure_after_the_answer_is_logged(
     assert json.loads(sent[1]["body"])["object"] == "chat.completion"
     assert UsageRecord.objects.get().status == "pending"
     assert any("after the response" in r.getMessage() for r in caplog.records)
+
+
+def test_lean_headers_follow_the_scheme_from_request_to_request(chat, settings):
+    """HSTS goes on HTTPS answers only, also once the headers are remembered."""
+    from django.core.asgi import get_asgi_application
+
+    from aiproxy.asgi import with_ai_routes
+
+    settings.SECURE_HSTS_SECONDS = 3600  # middleware read it when built
+    app = with_ai_routes(get_asgi_application())
+    answers = [
+        chat(app=app, host=host)
+        for host in ("127.0.0.1", "127.0.0.1", "https://127.0.0.1", "https://127.0.0.1")
+    ]
+    assert [r.status_code for r in answers] == [200] * 4
+    assert [r.headers.get("strict-transport-security") for r in answers] == [
+        None,
+        None,
+        "max-age=3600",
+        "max-age=3600",
+    ]
+    assert all(r.headers["x-frame-options"] == "DENY" for r in answers)
