@@ -132,8 +132,17 @@ class UsageRecord(BaseModel):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="ai_usage"
     )
+    # No database constraint: checking it locked the model's row (FOR KEY
+    # SHARE) in every request's transaction, one row shared by all requests
+    # to that model. Deleting a model through Django still sets the field
+    # to NULL (``on_delete``); ``model_name`` keeps what was asked for.
     model = models.ForeignKey(
-        AIModel, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        AIModel,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_constraint=False,
     )
     model_name = models.CharField(max_length=100, help_text="As requested.")
     provider = models.CharField(max_length=50)

@@ -182,3 +182,13 @@ def test_usage_export_and_delete_for_user(user):
     assert not UsageRecord.objects.filter(user=user).exists()
     assert not QuotaCounter.objects.filter(user=user).exists()
     assert not UserQuota.objects.filter(user=user).exists()
+
+
+def test_deleting_a_model_keeps_its_ledger_rows_by_name(user):
+    """A deleted model's ledger rows stay, unlinked, with the name asked for."""
+    model = AIModelFactory(name="retired-model")
+    reservation = quota_reserve(user=user, model=model, tokens_needed=100, now=NOW)
+    model.delete()
+    record = UsageRecord.objects.get(pk=reservation.record_id)
+    assert record.model_id is None
+    assert record.model_name == "retired-model"
