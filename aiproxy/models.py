@@ -129,8 +129,13 @@ class UsageRecord(BaseModel):
         TRANSLATE = "translate", "Translate"
         CONTINUE = "continue", "Continue"
 
+    # The index on (user, -created_at) below serves lookups by user: no
+    # second index on the column alone for every ledger write to maintain.
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="ai_usage"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="ai_usage",
+        db_index=False,
     )
     # No database constraint: checking it locked the model's row (FOR KEY
     # SHARE) in every request's transaction, one row shared by all requests
