@@ -216,14 +216,10 @@ def _counter_take(
 _RESERVE_SQL = """
 WITH limits AS (
     SELECT
-        COALESCE(
-            (SELECT tokens_per_month FROM aiproxy_userquota WHERE user_id = %(user)s),
-            %(default_tokens)s
-        ) AS tokens,
-        COALESCE(
-            (SELECT requests_per_minute FROM aiproxy_userquota WHERE user_id = %(user)s),
-            %(default_rpm)s
-        ) AS rpm
+        COALESCE(quota.tokens_per_month, %(default_tokens)s) AS tokens,
+        COALESCE(quota.requests_per_minute, %(default_rpm)s) AS rpm
+    FROM (SELECT 1) AS one
+    LEFT JOIN aiproxy_userquota AS quota ON quota.user_id = %(user)s
 ), taken AS (
     INSERT INTO aiproxy_quotacounter AS counter (
         id, created_at, updated_at, user_id, period_start,
