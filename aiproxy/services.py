@@ -814,6 +814,13 @@ async def _settle_shielded(call: PreparedCall, **kwargs: Any) -> None:
         await asyncio.shield(task)
 
 
+async def completion_abandon(*, call: PreparedCall) -> None:
+    """Settle a reserved request whose client left before the provider was called."""
+    await _settle_shielded(
+        call, status=Status.CANCELLED, usage=Usage(0, 0), error_code="cancelled"
+    )
+
+
 def _upstream_failure(exc: UpstreamError) -> tuple[str, str, ApplicationError]:
     if isinstance(exc, UpstreamTimeout):
         return (

@@ -7,6 +7,8 @@ run on the event loop, so an open stream holds no thread. Errors use the API
 shape ``{detail, code}`` through the project's exception handler.
 """
 
+import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -35,6 +37,7 @@ from aiproxy.selectors import (
     usage_summary_for,
 )
 from aiproxy.services import (
+    completion_abandon,
     completion_create,
     completion_prepare,
     completion_stream,
@@ -163,12 +166,30 @@ class AsyncApiView(View):
             return self.admit(request, **kwargs)
         return None
 
+    async def abandon(self, admitted: Any) -> None:
+        """Undo what :meth:`admit` holds (a quota reservation): the client left."""
+
+    async def _admit(self, request: HttpRequest, kwargs: dict) -> Any:
+        """Run the admission hop; if the client leaves meanwhile, undo it.
+
+        The hop runs on in its thread when the request is cancelled, so its
+        reservation would be held until ``quota_release_stale``: wait for
+        it, release it, then let the cancellation go on.
+        """
+        hop = asyncio.ensure_future(
+            run_db(self._authenticate_and_admit, request=request, kwargs=kwargs)
+        )
+        try:
+            return await asyncio.shield(hop)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                await self.abandon(await hop)
+            raise
+
     async def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
         """Authenticate and admit (in a thread), then run the async handler."""
         try:
-            self.admitted = await run_db(
-                self._authenticate_and_admit, request=request, kwargs=kwargs
-            )
+            self.admitted = await self._admit(request, kwargs)
             response = super().dispatch(request, *args, **kwargs)
             if hasattr(response, "__await__"):
                 response = await response
@@ -187,6 +208,11 @@ class ChatCompletionApi(AsyncApiView):
         """Parse the request, then resolve the model and reserve its quota."""
         params = chat_params_parse(_json_body(request))
         return params, completion_prepare(user=request.user, params=params)
+
+    async def abandon(self, admitted: Any) -> None:
+        """Release the reservation of a request whose client left."""
+        if admitted is not None:
+            await completion_abandon(call=admitted[1])
 
     async def post(self, request: HttpRequest) -> HttpResponse:
         """Answer one chat completion, whole or as an SSE stream."""
@@ -348,6 +374,11 @@ class DocumentActionApi(AsyncApiView):
             user=request.user, params=params, document=document, action=action
         )
         return document, params, call
+
+    async def abandon(self, admitted: Any) -> None:
+        """Release the reservation of a request whose client left."""
+        if admitted is not None:
+            await completion_abandon(call=admitted[2])
 
     async def post(
         self, request: HttpRequest, document_id: str, action: str

@@ -313,3 +313,45 @@ def test_lean_headers_follow_the_scheme_from_request_to_request(chat, settings):
         "max-age=3600",
     ]
     assert all(r.headers["x-frame-options"] == "DENY" for r in answers)
+
+
+@pytest.mark.parametrize("route", ["chat", "document action"])
+def test_lean_client_gone_during_admission_releases_the_reservation(
+    route, user, bearer_for
+):
+    """A client leaving while its quota is reserved leaves nothing held."""
+    from aiproxy.models import QuotaCounter
+    from documents.models import Document
+    from project.asgi import application
+
+    AIModelFactory(name="gpt-test", provider="fake")
+    body: dict = {"model": "gpt-test"}
+    path = CHAT
+    if route == "chat":
+        body["messages"] = MESSAGES
+    else:
+        document = Document.objects.create(owner=user, title="Notes", body="Lyon.")
+        path = f"/api/v1/documents/{document.pk}/ai/summarize/"
+    data = json.dumps(body).encode()
+    messages = [
+        {"type": "http.request", "body": data, "more_body": False},
+        {"type": "http.disconnect"},  # at once: the admission is under way
+    ]
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    async def serve() -> None:
+        scope = _scope(bearer_for(user), len(data))
+        scope["path"], scope["raw_path"] = path, path.encode()
+        await asyncio.wait_for(application(scope, receive, send), 10)
+
+    async_to_sync(serve)()
+    assert sent == []  # nothing answered: the client had gone
+    record = UsageRecord.objects.get()
+    assert (record.status, record.error_code) == ("cancelled", "cancelled")
+    assert QuotaCounter.objects.get(user=user).reserved_tokens == 0
