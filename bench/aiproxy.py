@@ -815,16 +815,10 @@ async def measure_target(
     return result
 
 
-async def bare_json(port: int, sizes: dict[str, Any]) -> dict[str, Any]:
+async def bare_json(port: int, sizes: dict[str, Any], *, client: str) -> dict[str, Any]:
     raw = raw_request("GET", port, "/healthz", "", None)
     await load(port, raw, connections=4, max_requests=300, max_seconds=3)
-    return await load(
-        port,
-        raw,
-        connections=32,
-        max_requests=sizes["rps_n"],
-        max_seconds=sizes["rps_s"],
-    )
+    return await throughput_load(port, [raw], sizes, client=client)
 
 
 def main() -> None:
@@ -977,7 +971,7 @@ def main() -> None:
             port = free_port()
             proc = start_gunicorn(procs, env, port, serve, worker)
             print(f"bare JSON view on {label}", flush=True)
-            bare[label] = uvloop.run(bare_json(port, sizes))
+            bare[label] = uvloop.run(bare_json(port, sizes, client=client))
             print(json.dumps(bare[label]), flush=True)
             procs.stop(proc)
         results["bare_json"] = bare
