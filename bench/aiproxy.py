@@ -25,7 +25,9 @@ Usage (PostgreSQL on 127.0.0.1:5432, user postgres)::
     bench/.venv-litellm/bin/pip install -r bench/litellm-requirements.txt
     .venv/bin/python bench/aiproxy.py            # writes bench/var/aiproxy.json
 
-Options: ``--quick`` (smaller counts), ``--no-litellm``, ``--streams N``.
+Options: ``--quick`` (smaller counts), ``--no-litellm``, ``--streams N``,
+``--users N``, ``--skip PHASES``, ``--client wrk|python`` (the 32-connection
+throughput client; wrk when installed: ``apt-get install wrk``).
 """
 
 import argparse
