@@ -1,9 +1,10 @@
 """The documents API: thin views over documents.services and documents.selectors."""
 
 import re
+from typing import Any
 
 from django.conf import settings
-from django.http import JsonResponse
+from django.http import JsonResponse, QueryDict
 from django.utils.translation import gettext_lazy as _
 
 from drf_spectacular.utils import (
@@ -35,6 +36,11 @@ from project.exceptions import ApplicationError
 from project.idempotency import idempotent
 
 _ETAG = re.compile(r'^(?:W/)?"(\d{1,10})"$')
+# Values the list's common requests send, in the one spelling for which the
+# filter serializer's answer is the value itself (see list_filters_fast).
+_CANONICAL_CURSOR = re.compile(r"[A-Za-z0-9_-]{1,2000}")
+_CANONICAL_PAGE_SIZE = re.compile(r"[1-9][0-9]{0,2}")
+_LIST_SCOPES = frozenset({"owned", "shared", "trash"})
 TITLE_MAX = Document._meta.get_field("title").max_length
 IF_MATCH = OpenApiParameter(
     "If-Match",
@@ -114,6 +120,46 @@ def _body_field(**kwargs) -> StrictCharField:
     return StrictCharField(allow_blank=True, trim_whitespace=False, **kwargs)
 
 
+def list_filters_fast(query_params: QueryDict) -> dict[str, Any] | None:
+    """Return the list filters when every one is in canonical form, else ``None``.
+
+    Validating the five filters with ``DocumentListCreateApi.FilterSerializer``
+    cost a list request ~0.15 ms (a fifth of its Python time: DRF deep-copies
+    the declared fields for every serializer instance). The requests clients
+    poll with carry at most a scope, an ordering, a page size and a cursor,
+    each spelled so that the serializer's validated value is the value
+    itself; this answers those directly. Anything else (a search, an empty or
+    unknown value, ``page_size=050``, a cursor with padding or whitespace)
+    returns ``None`` and goes through the serializer, which owns every error
+    message and every coercion. Keys the serializer does not know are
+    ignored, as it ignores them; like it, the last of repeated values counts.
+    """
+    if query_params.get("q") is not None:
+        return None
+    params: dict[str, Any] = {"scope": "", "ordering": "-updated_at", "q": ""}
+    scope = query_params.get("scope")
+    if scope is not None:
+        if scope not in _LIST_SCOPES:
+            return None
+        params["scope"] = scope
+    ordering = query_params.get("ordering")
+    if ordering is not None:
+        if ordering not in selectors.ORDERINGS:
+            return None
+        params["ordering"] = ordering
+    cursor = query_params.get("cursor")
+    if cursor is not None:
+        if not _CANONICAL_CURSOR.fullmatch(cursor):
+            return None
+        params["cursor"] = cursor
+    page_size = query_params.get("page_size")
+    if page_size is not None:
+        if not _CANONICAL_PAGE_SIZE.fullmatch(page_size) or int(page_size) > 100:
+            return None
+        params["page_size"] = int(page_size)
+    return params
+
+
 class DocumentListCreateApi(BodyLimitMixin, APIView):
     class FilterSerializer(serializers.Serializer):
         scope = serializers.ChoiceField(
@@ -137,9 +183,11 @@ class DocumentListCreateApi(BodyLimitMixin, APIView):
         responses=DocumentPageOutputSerializer,
     )
     def get(self, request: Request) -> Response:
-        filters = self.FilterSerializer(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        params = filters.validated_data
+        params = list_filters_fast(request.query_params)
+        if params is None:
+            filters = self.FilterSerializer(data=request.query_params)
+            filters.is_valid(raise_exception=True)
+            params = filters.validated_data
         q = params["q"].strip()
         page = selectors.document_list(
             user=request.user,
