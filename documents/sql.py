@@ -70,9 +70,23 @@ def _converters(vendor: str, fields: tuple[Field, ...]) -> tuple:
     return tuple(result)
 
 
+@functools.cache
+def _needed_converters(vendor: str, fields: tuple[Field, ...]) -> tuple:
+    """Return ``(index, column, converters)`` of the fields that have any.
+
+    On PostgreSQL none of the list's columns has one (psycopg's loaders give
+    the final values): its rows then skip conversion altogether.
+    """
+    return tuple(
+        (i, column, converters)
+        for i, (column, converters) in enumerate(_converters(vendor, fields))
+        if converters
+    )
+
+
 def _convert(db: BaseDatabaseWrapper, fields: tuple, values: Sequence) -> list:
     converted = list(values)
-    for i, (column, converters) in enumerate(_converters(db.vendor, fields)):
+    for i, column, converters in _needed_converters(db.vendor, fields):
         for convert in converters:
             converted[i] = convert(converted[i], column, db)
     return converted
@@ -251,14 +265,19 @@ def list_page(
         cursor.execute(sql, params)
         raw_rows = cursor.fetchall()
     fields = _list_fields()
+    # The statement's columns, in order: the document's, the role, the title
+    # sort key (title pages only), the owner's email and display name.
+    names = (
+        *(f.attname for f in fields),
+        "role",
+        *(() if key == "updated_at" else (key,)),
+        "owner__email",
+        "owner__display_name",
+    )
+    if not _needed_converters(db.vendor, fields):
+        return [dict(zip(names, raw, strict=True)) for raw in raw_rows]
     n = len(fields)
-    rows = []
-    for raw in raw_rows:
-        values = _convert(db, fields, raw[:n])
-        row = {f.attname: v for f, v in zip(fields, values, strict=True)}
-        row["role"] = raw[n]
-        if key != "updated_at":
-            row[key] = raw[n + 1]
-        row["owner__email"], row["owner__display_name"] = raw[-2:]
-        rows.append(row)
-    return rows
+    return [
+        dict(zip(names, (*_convert(db, fields, raw[:n]), *raw[n:]), strict=True))
+        for raw in raw_rows
+    ]
