@@ -6,6 +6,7 @@ the same shapes for the OpenAPI schema.
 """
 
 import re
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -66,22 +67,37 @@ def user_data(user) -> dict | None:
     return {"id": str(user.pk), "email": user.email, "display_name": user.display_name}
 
 
-def document_item_data(row: dict) -> dict:
-    """Return a list row (from ``selectors.document_list``) as it appears in lists."""
-    return {
-        "id": str(row["id"]),
-        "title": row["title"],
-        "version": row["version"],
-        "role": row["role"],
-        "owner": {
-            "id": str(row["owner_id"]),
-            "email": row["owner__email"],
-            "display_name": row["owner__display_name"],
-        },
-        "created_at": _ts(row["created_at"]),
-        "updated_at": _ts(row["updated_at"]),
-        "trashed_at": _ts(row["trashed_at"]),
-    }
+def document_items_data(rows: Iterable[dict]) -> list[dict]:
+    """Return list rows (from ``selectors.document_list``) as they appear in lists.
+
+    A page's documents mostly share a few owners, so each owner's face is
+    built once per page and copied into its items (``str()`` of a UUID is
+    Python code: it was a tenth of a list request's own time).
+    """
+    owners: dict[Any, dict] = {}
+    items = []
+    for row in rows:
+        owner_id = row["owner_id"]
+        owner = owners.get(owner_id)
+        if owner is None:
+            owner = owners[owner_id] = {
+                "id": str(owner_id),
+                "email": row["owner__email"],
+                "display_name": row["owner__display_name"],
+            }
+        items.append(
+            {
+                "id": str(row["id"]),
+                "title": row["title"],
+                "version": row["version"],
+                "role": row["role"],
+                "owner": owner.copy(),
+                "created_at": _ts(row["created_at"]),
+                "updated_at": _ts(row["updated_at"]),
+                "trashed_at": _ts(row["trashed_at"]),
+            }
+        )
+    return items
 
 
 def document_data(document: Document) -> dict:

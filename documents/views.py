@@ -29,7 +29,7 @@ from documents.serializers import (
     StrictSerializer,
     access_data,
     document_data,
-    document_item_data,
+    document_items_data,
     revision_data,
 )
 from project.exceptions import ApplicationError
@@ -197,13 +197,11 @@ class DocumentListCreateApi(BodyLimitMixin, APIView):
             cursor=params.get("cursor"),
             page_size=params.get("page_size") or settings.DOCUMENTS_PAGE_SIZE,
         )
-        results = []
-        for row in page.items:
-            item = document_item_data(row)
-            if q:
+        results = document_items_data(page.items)
+        if q:
+            for row, item in zip(page.items, results, strict=True):
                 item["snippet"] = snippet_for(row["headline"], q)
                 item["rank"] = round(float(row["rank"]), 6)
-            results.append(item)
         next_url = None
         if page.next_cursor:
             query = request.query_params.copy()

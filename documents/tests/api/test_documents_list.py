@@ -246,3 +246,25 @@ def test_document_list_pages_walk_owned_and_shared_in_one_order(
     if key:
         in_order = [key(listed[i]) for i in full]
         assert in_order == sorted(in_order, reverse=ordering.startswith("-"))
+
+
+def test_document_list_items_carry_their_own_owner(user, client_for):
+    """Each item names its owner, also when a page mixes several owners."""
+    other = UserFactory(display_name="Other")
+    _aged(user, "mine 1", 5)
+    for minutes, title in ((4, "theirs 1"), (2, "theirs 2")):
+        DocumentAccessFactory(
+            document=_aged(other, title, minutes), user=user, role="viewer"
+        )
+    _aged(user, "mine 2", 1)
+
+    results = client_for(user).get(URL).json()["results"]
+
+    me = {"id": str(user.pk), "email": user.email, "display_name": user.display_name}
+    them = {"id": str(other.pk), "email": other.email, "display_name": "Other"}
+    assert [(r["title"], r["owner"]) for r in results] == [
+        ("mine 2", me),
+        ("theirs 2", them),
+        ("theirs 1", them),
+        ("mine 1", me),
+    ]
