@@ -29,6 +29,21 @@ from accounts.models import User
 MAX_ENTRIES = 4096
 
 
+def _clone(user: User) -> User:
+    """Return a shallow copy of ``user`` with its own state and no cached relations.
+
+    Each request gets its own instance, as views may set attributes on it.
+    ``copy.copy`` of a model goes through pickling's ``__reduce__`` and
+    ``__setstate__`` (version check included): ~5 % of a document read's
+    Python time. The same shallow copy is made here directly.
+    """
+    clone = user.__class__.__new__(user.__class__)
+    clone.__dict__.update(user.__dict__)
+    clone._state = copy.copy(user._state)  # noqa: SLF001 - per-instance state
+    clone._state.fields_cache = {}  # noqa: SLF001
+    return clone
+
+
 class AcceptedTokens:
     """LRU map of ``token → (user, claims, expires_at)``, safe across threads."""
 
@@ -53,11 +68,7 @@ class AcceptedTokens:
                 del self._entries[token]
                 return None
             self._entries.move_to_end(token)
-        # Each request gets its own instance: views may set attributes on it.
-        clone = copy.copy(user)
-        clone._state = copy.copy(user._state)  # noqa: SLF001 - per-instance state
-        clone._state.fields_cache = {}  # noqa: SLF001
-        return clone, claims
+        return _clone(user), claims
 
     def put(self, token: str, user: User, claims: dict[str, Any]) -> None:
         """Remember an accepted token for the configured time, within its ``exp``."""

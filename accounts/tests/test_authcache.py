@@ -135,6 +135,30 @@ def test_authcache_gives_each_request_its_own_instance(settings):
     assert first is not second
 
 
+def test_authcache_instance_is_an_equal_user_with_its_own_state(settings):
+    """The remembered user comes back equal, saved, with no shared relation cache."""
+    settings.ACCOUNTS_AUTH_CACHE_SECONDS = 10
+    tokens = AcceptedTokens()
+    user = UserFactory()
+    user._state.fields_cache["sentinel"] = object()  # noqa: SLF001
+    tokens.put("t", user, {"exp": time.time() + 60})
+
+    clone, _claims = tokens.get("t")
+
+    assert type(clone) is User
+    assert clone == user
+    assert (clone.email, clone.sub, clone.is_active) == (
+        user.email,
+        user.sub,
+        user.is_active,
+    )
+    assert clone._state is not user._state  # noqa: SLF001
+    assert clone._state.db == user._state.db  # noqa: SLF001
+    assert clone._state.adding is False  # noqa: SLF001
+    assert clone._state.fields_cache == {}  # noqa: SLF001
+    assert "sentinel" in user._state.fields_cache  # noqa: SLF001
+
+
 def test_authcache_forget_user_drops_only_that_user(settings):
     """Forgetting one user keeps the others' entries."""
     settings.ACCOUNTS_AUTH_CACHE_SECONDS = 10
