@@ -25,6 +25,7 @@ by up to ``batch - 1`` hits per process, i.e. under 2 % of the rate each, and
 a refusal is always decided on the database's count.
 """
 
+import functools
 import hashlib
 import math
 import re
@@ -48,8 +49,13 @@ _MAX_BATCH = 100
 _MAX_TALLIES = 10_000
 
 
+@functools.lru_cache(maxsize=64)
 def parse_rate(rate: str) -> tuple[int, int]:
-    """Return ``(requests, period_seconds)`` for a rate such as ``"600/min"``."""
+    """Return ``(requests, period_seconds)`` for a rate such as ``"600/min"``.
+
+    Rates are read per request (so settings overrides apply) but are a handful
+    of strings: each is parsed once.
+    """
     match = _RATE.match(rate)
     if match is None:
         raise ImproperlyConfigured(f"Invalid throttle rate {rate!r}")
