@@ -69,6 +69,15 @@ class DocumentAccess(BaseModel):
         blank=True,
         related_name="+",
     )
+    # The document's updated_at, copied by database triggers (migration 0006)
+    # whenever a grant is made or the document changes, so a shared list page
+    # reads its newest grants from an index instead of fetching every shared
+    # document to sort it. Only ordering reads it, never access decisions.
+    document_updated_at = models.DateTimeField(
+        null=True,
+        editable=False,
+        help_text="Copy of the document's updated_at, kept by database triggers.",
+    )
 
     class Meta:
         constraints = [
@@ -86,7 +95,11 @@ class DocumentAccess(BaseModel):
                 fields=["email"],
                 condition=Q(user__isnull=True),
                 name="documents_access_pending",
-            )
+            ),
+            models.Index(
+                fields=["user", "-document_updated_at", "-document"],
+                name="documents_access_user_recent",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -187,14 +187,22 @@ def _list_statement(
     outer_key = f"p.{_column(Document, 'updated_at')}" if by_time else "p.sort_key"
     parts = []
     for branch in branches:
+        branch_key, branch_pk = sort_key, doc_pk
         if branch == SHARED:
             role = f"g.{_column(DocumentAccess, 'role')}"
             source = (
-                f"{q(Document._meta.db_table)} d JOIN "
-                f"{q(DocumentAccess._meta.db_table)} g "
-                f"ON g.{_column(DocumentAccess, 'document')} = {doc_pk}"
+                f"{q(DocumentAccess._meta.db_table)} g JOIN "
+                f"{q(Document._meta.db_table)} d "
+                f"ON {doc_pk} = g.{_column(DocumentAccess, 'document')}"
             )
             where = f"g.{_column(DocumentAccess, 'user')} = %s AND {trashed} IS NULL"
+            if by_time:
+                # The grant's copy of the time (kept equal by triggers, see
+                # migration 0006): the grants come in order from the
+                # (user, -document_updated_at, -document) index, and only
+                # the page's documents are read, not every shared one.
+                branch_key = f"g.{_column(DocumentAccess, 'document_updated_at')}"
+                branch_pk = f"g.{_column(DocumentAccess, 'document')}"
         else:
             role = "%s"
             source = f"{q(Document._meta.db_table)} d"
@@ -202,12 +210,14 @@ def _list_statement(
             where = f"d.{_column(Document, 'owner')} = %s AND {trashed} {state}"
         if after:
             where += (
-                f" AND ({sort_key} {op} %s OR ({sort_key} = %s AND {doc_pk} {op} %s))"
+                f" AND ({branch_key} {op} %s OR ({branch_key} = %s "
+                f"AND {branch_pk} {op} %s))"
             )
         parts.append(
             f"SELECT * FROM (SELECT {columns}, {role} AS role{extra} "  # noqa: S608
             f"FROM {source} WHERE {where} "
-            f"ORDER BY {sort_key} {order}, {doc_pk} {order} LIMIT %s) AS {branch}"
+            f"ORDER BY {branch_key} {order}, {branch_pk} {order} LIMIT %s) "
+            f"AS {branch}"
         )
     users = q(User._meta.db_table)
     owner_columns = ", ".join(

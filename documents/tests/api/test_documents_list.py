@@ -268,3 +268,30 @@ def test_document_list_items_carry_their_own_owner(user, client_for):
         ("theirs 1", them),
         ("mine 1", me),
     ]
+
+
+@pytest.mark.parametrize("ordering", ["-updated_at", "updated_at"])
+def test_document_list_shared_pages_follow_update_time(user, client_for, ordering):
+    """Shared documents page in update order, after grants were made and edited."""
+    other = UserFactory()
+    shared = [_aged(other, f"s{n}", 10 + n) for n in range(5)]
+    for document in shared:
+        DocumentAccessFactory(document=document, user=user)
+    # Changed after the grants: s3 becomes the newest, s1 is trashed.
+    Document.objects.filter(pk=shared[3].pk).update(updated_at=timezone.now())
+    Document.objects.filter(pk=shared[1].pk).update(trashed_at=timezone.now())
+    client = client_for(user)
+
+    titles: list[str] = []
+    params = {"scope": "shared", "ordering": ordering, "page_size": 2}
+    response = client.get(URL, params)
+    while True:
+        titles += [r["title"] for r in response.json()["results"]]
+        cursor = response.json()["next_cursor"]
+        if cursor is None:
+            break
+        response = client.get(URL, {**params, "cursor": cursor})
+
+    newest_first = ["s3", "s0", "s2", "s4"]
+    expected = newest_first if ordering == "-updated_at" else newest_first[::-1]
+    assert titles == expected
