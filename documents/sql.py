@@ -147,7 +147,11 @@ def document_read(*, document_id: UUID | str, user_id: Any) -> Document | None:
     n, u = len(doc_fields), len(user_fields)
     document = _instance(db, Document, doc_fields, row[:n])
     document.owner = _instance(db, User, user_fields, row[n : n + u])
-    if document.last_editor_id is not None:
+    if document.last_editor_id == document.owner_id:
+        # Most documents were last edited by their owner: the same row, so
+        # the same (read-only) instance rather than a second one to build.
+        document.last_editor = document.owner
+    elif document.last_editor_id is not None:
         editor = row[n + u : n + 2 * u]
         document.last_editor = _instance(db, User, user_fields, editor)
     document.granted_role = row[-1]
