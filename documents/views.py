@@ -1,5 +1,6 @@
 """The documents API: thin views over documents.services and documents.selectors."""
 
+import copy
 import re
 from typing import Any
 
@@ -204,7 +205,9 @@ class DocumentListCreateApi(BodyLimitMixin, APIView):
                 item["rank"] = round(float(row["rank"]), 6)
         next_url = None
         if page.next_cursor:
-            query = request.query_params.copy()
+            # A shallow copy: setting a key replaces its list, never changes
+            # the request's (QueryDict.copy() deep-copies every value).
+            query = copy.copy(request.query_params)
             query["cursor"] = page.next_cursor
             next_url = request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
         return Response(
