@@ -701,8 +701,13 @@ class _Settlements:
     Settling took a hop to a database thread per request; under load each
     hop waited for the GIL. Requests finishing while a settlement is in
     flight are settled together in the next hop (one statement each, each
-    its own transaction, so one failing does not undo the others). A lone
-    request is settled at once, as before: no added wait.
+    its own transaction, so one failing does not undo the others).
+
+    A settlement someone waits for (a stream's, before its last byte; a
+    failure's, before its error) starts at once. One whose answer was
+    already sent (``patient``) may wait up to ``AI_SETTLE_WINDOW_MS`` for
+    others to share its hop: at one connection its hop otherwise ran while
+    the client's next request was being admitted, and competed with it.
     """
 
     MAX_BATCH = 64
@@ -710,14 +715,28 @@ class _Settlements:
     def __init__(self) -> None:
         self._queue: list[tuple[dict[str, Any], asyncio.Future]] = []
         self._draining: asyncio.Task | None = None
+        self._timer: asyncio.TimerHandle | None = None
 
-    async def settle(self, **kwargs: Any) -> bool:
+    async def settle(self, *, patient: bool = False, **kwargs: Any) -> bool:
         """Settle one request (``quota_settle``'s arguments); return its result."""
-        future = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
         self._queue.append((kwargs, future))
+        window = settings.AI_SETTLE_WINDOW_MS / 1000
         if self._draining is None:
-            self._draining = asyncio.ensure_future(self._drain())
+            if not patient or window <= 0 or len(self._queue) >= self.MAX_BATCH:
+                self._start()
+            elif self._timer is None:
+                self._timer = loop.call_later(window, self._start)
         return await future
+
+    def _start(self) -> None:
+        """Drain the queue now (the window ended, or someone is waiting)."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._draining is None and self._queue:
+            self._draining = asyncio.ensure_future(self._drain())
 
     async def _drain(self) -> None:
         try:
@@ -774,9 +793,11 @@ async def _settle(
     error_code: str = "",
     ttft_ms: int | None = None,
     latency_ms: int | None = None,
+    patient: bool = False,
 ) -> None:
     latency = _elapsed_ms(call) if latency_ms is None else latency_ms
     await _settlements_here().settle(
+        patient=patient,
         reservation=call.reservation,
         status=status,
         usage=usage,
@@ -894,6 +915,7 @@ async def completion_create(
                 usage=usage,
                 ttft_ms=ttft_ms,
                 latency_ms=ttft_ms,  # the answer's, not including sending it
+                patient=True,  # the answer is sent: it may share a later hop
             )
         )
     return completion_json(

@@ -77,3 +77,56 @@ def test_settlement_failing_in_a_batch_leaves_the_others_settled(user, batches):
     assert outcomes[2:] == [True, True]
     assert batches == [4]
     assert set(UsageRecord.objects.values_list("status", flat=True)) == {"ok"}
+
+
+@pytest.mark.django_db
+def test_settlement_of_a_sent_answer_waits_to_share_a_hop(user, batches, settings):
+    """Sent answers queue for the window; one waited for takes them along."""
+    settings.AI_SETTLE_WINDOW_MS = 60_000  # longer than the test
+    model = AIModelFactory()
+    reservations = [
+        quota_reserve(user=user, model=model, tokens_needed=100, now=NOW)
+        for _ in range(3)
+    ]
+
+    async def go() -> list:
+        queue = services._settlements_here()
+        patient = [
+            asyncio.ensure_future(
+                queue.settle(
+                    patient=True, reservation=r, status="ok", usage=Usage(5, 5)
+                )
+            )
+            for r in reservations[:2]
+        ]
+        await asyncio.sleep(0.05)
+        waited_alone = [task.done() for task in patient]
+        waited_for = await queue.settle(
+            reservation=reservations[2], status="ok", usage=Usage(5, 5)
+        )
+        return [waited_alone, waited_for, *(await asyncio.gather(*patient))]
+
+    assert async_to_sync(go)() == [[False, False], True, True, True]
+    assert batches == [3]
+
+
+@pytest.mark.django_db
+def test_settlement_of_a_sent_answer_goes_when_the_window_ends(user, batches, settings):
+    """A lone sent answer is settled once the window has passed."""
+    settings.AI_SETTLE_WINDOW_MS = 20
+    reservation = quota_reserve(
+        user=user, model=AIModelFactory(), tokens_needed=100, now=NOW
+    )
+
+    async def go() -> bool:
+        queue = services._settlements_here()
+        return await asyncio.wait_for(
+            queue.settle(
+                patient=True, reservation=reservation, status="ok", usage=Usage(5, 5)
+            ),
+            timeout=5,
+        )
+
+    assert async_to_sync(go)() is True
+    assert batches == [1]
+    assert UsageRecord.objects.get().status == "ok"
