@@ -27,7 +27,8 @@ Usage (PostgreSQL on 127.0.0.1:5432, user postgres)::
 
 Options: ``--quick`` (smaller counts), ``--no-litellm``, ``--streams N``,
 ``--users N``, ``--skip PHASES``, ``--client wrk|python`` (the 32-connection
-throughput client; wrk when installed: ``apt-get install wrk``).
+throughput client; wrk when installed: ``apt-get install wrk``),
+``--quire-env NAME=VALUE`` (a setting for Quire's server, repeatable).
 """
 
 import argparse
@@ -833,6 +834,14 @@ def main() -> None:
     parser.add_argument("--no-litellm", action="store_true")
     parser.add_argument("--streams", type=int, default=500)
     parser.add_argument(
+        "--quire-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a setting for Quire's server (repeatable), e.g. "
+        "AI_SETTLE_WINDOW_MS=0 to compare a setting's two values",
+    )
+    parser.add_argument(
         "--client",
         choices=["auto", "wrk", "python"],
         default="auto",
@@ -896,6 +905,10 @@ def main() -> None:
         )
         wait_http(upstream_port, "/v1/models", 30)
         env = quire_env(upstream_port)
+        for pair in args.quire_env:
+            name, _, value = pair.partition("=")
+            env[name] = value
+        results["quire_env"] = args.quire_env
         tokens = setup_quire(env, max(1, args.users))
         results["quire_users"] = len(tokens)
 
