@@ -7,8 +7,7 @@ own work; and ``httpx``'s client layer on top (URL merging, ``Request`` and
 both replaced for the hot path (BENCHMARKS.md, "AI proxy"):
 
 - :class:`LeanTransport` pools connections and speaks HTTP/1.1 with
-  ``httptools``; :meth:`LeanTransport.open` is its own small API, and it is
-  also an ``httpx`` transport for code that wants ``httpx`` on top;
+  ``httptools``; :meth:`LeanTransport.open` is its small API;
 - :func:`upstream_client` gives an adapter a :class:`LeanClient` (``POST``
   a body, get an :class:`UpstreamResponse`), or the same interface over
   ``httpx`` when proxy environment variables are set, which the lean
@@ -111,14 +110,12 @@ class _ResponseStream(httpx.AsyncByteStream):
         connection: _Connection,
         parser: _Parser,
         read_timeout: float | None,
-        request: httpx.Request | None,
     ) -> None:
         self.transport = transport
         self.origin = origin
         self.connection: _Connection | None = connection
         self.parser = parser
         self.read_timeout = read_timeout
-        self.request = request
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         """Yield the body as it arrives."""
@@ -130,16 +127,13 @@ class _ResponseStream(httpx.AsyncByteStream):
             connection = self.connection
             if connection is None:
                 return
-            data = await self.transport.read(
-                connection, self.read_timeout, self.request
-            )
+            data = await self.transport.read(connection, self.read_timeout)
             if not data:
                 if parser.headers_done and _until_close(parser):
                     parser.complete = True  # the body ends with the connection
                     break
                 raise httpx.RemoteProtocolError(
-                    "The upstream closed the connection mid-response.",
-                    request=self.request,
+                    "The upstream closed the connection mid-response."
                 )
             parser.feed(data)
             body = parser.take_body()
@@ -161,7 +155,7 @@ def _until_close(parser: _Parser) -> bool:
     return b"content-length" not in names and b"transfer-encoding" not in names
 
 
-class LeanTransport(httpx.AsyncBaseTransport):
+class LeanTransport:
     """Pooled HTTP/1.1 connections per origin, at most ``max_connections`` open."""
 
     def __init__(
@@ -187,7 +181,7 @@ class LeanTransport(httpx.AsyncBaseTransport):
         return idle
 
     async def _acquire(
-        self, origin: Origin, timeouts: Mapping[str, Any], request: httpx.Request | None
+        self, origin: Origin, timeouts: Mapping[str, Any]
     ) -> _Connection:
         """Return an idle connection to ``origin``, else a new one."""
         idle = self._idle_for(origin)
@@ -198,18 +192,16 @@ class LeanTransport(httpx.AsyncBaseTransport):
             self._open -= 1
             connection.close()
         if self._open >= self.max_connections:
-            await self._wait_for_room(timeouts.get("pool"), request)
+            await self._wait_for_room(timeouts.get("pool"))
         self._open += 1
         try:
-            return await self._connect(origin, timeouts.get("connect"), request)
+            return await self._connect(origin, timeouts.get("connect"))
         except BaseException:
             self._open -= 1
             self._notify()
             raise
 
-    async def _wait_for_room(
-        self, timeout: float | None, request: httpx.Request | None
-    ) -> None:
+    async def _wait_for_room(self, timeout: float | None) -> None:
         loop = asyncio.get_running_loop()
         try:
             async with asyncio.timeout(timeout):
@@ -222,9 +214,7 @@ class LeanTransport(httpx.AsyncBaseTransport):
                         if not waiter.done():
                             waiter.cancel()
         except TimeoutError:
-            raise httpx.PoolTimeout(
-                "No upstream connection free in time.", request=request
-            ) from None
+            raise httpx.PoolTimeout("No upstream connection free in time.") from None
 
     def _notify(self) -> None:
         """Wake one request waiting for a connection slot."""
@@ -251,9 +241,7 @@ class LeanTransport(httpx.AsyncBaseTransport):
         connection.close()
         self._notify()
 
-    async def _connect(
-        self, origin: Origin, timeout: float | None, request: httpx.Request | None
-    ) -> _Connection:
+    async def _connect(self, origin: Origin, timeout: float | None) -> _Connection:
         scheme, host, port = origin
         context = None
         if scheme == "https":
@@ -270,12 +258,11 @@ class LeanTransport(httpx.AsyncBaseTransport):
                 )
         except TimeoutError:
             raise httpx.ConnectTimeout(
-                "Connecting to the upstream timed out.", request=request
+                "Connecting to the upstream timed out."
             ) from None
         except OSError as exc:
             raise httpx.ConnectError(
-                f"Cannot connect to the upstream: {exc.strerror or type(exc).__name__}",
-                request=request,
+                f"Cannot connect to the upstream: {exc.strerror or type(exc).__name__}"
             ) from None
         return _Connection(reader, writer)
 
@@ -285,20 +272,16 @@ class LeanTransport(httpx.AsyncBaseTransport):
         self,
         connection: _Connection,
         timeout: float | None,
-        request: httpx.Request | None,
     ) -> bytes:
         """Return the next bytes from ``connection`` (b"" at its end)."""
         try:
             async with asyncio.timeout(timeout):
                 return await connection.reader.read(READ_SIZE)
         except TimeoutError:
-            raise httpx.ReadTimeout(
-                "Reading from the upstream timed out.", request=request
-            ) from None
+            raise httpx.ReadTimeout("Reading from the upstream timed out.") from None
         except OSError as exc:
             raise httpx.ReadError(
-                f"Reading from the upstream failed: {type(exc).__name__}",
-                request=request,
+                f"Reading from the upstream failed: {type(exc).__name__}"
             ) from None
 
     async def open(
@@ -308,21 +291,16 @@ class LeanTransport(httpx.AsyncBaseTransport):
         headers: Sequence[tuple[bytes, bytes]],
         body: bytes,
         timeouts: Mapping[str, Any],
-        *,
-        request: httpx.Request | None = None,
     ) -> "UpstreamResponse":
         """Send one request; return the response once its headers arrived.
 
         ``headers`` are sent as given, after ``Host`` (``Content-Length`` is
         added for a body); ``timeouts`` has ``httpx``'s keys (``connect``,
-        ``read``, ``write``, ``pool``). ``request`` only rides along on the
-        exceptions, for the ``httpx`` transport API.
+        ``read``, ``write``, ``pool``).
         """
         scheme = url.scheme
         if scheme not in {"http", "https"}:
-            raise httpx.UnsupportedProtocol(
-                f"Unsupported scheme {scheme!r}.", request=request
-            )
+            raise httpx.UnsupportedProtocol(f"Unsupported scheme {scheme!r}.")
         default_port = 443 if scheme == "https" else 80
         origin = (scheme, url.host, url.port or default_port)
         head = [method.encode(), b" ", url.raw_path, b" HTTP/1.1\r\n"]
@@ -338,66 +316,41 @@ class LeanTransport(httpx.AsyncBaseTransport):
         head.append(b"\r\n")
         payload = b"".join(head) + body
 
-        connection = await self._acquire(origin, timeouts, request)
+        connection = await self._acquire(origin, timeouts)
         try:
-            parser = await self._exchange(connection, payload, timeouts, request)
+            parser = await self._exchange(connection, payload, timeouts)
         except BaseException:
             self.release(origin, connection, reusable=False)
             raise
-        stream = _ResponseStream(
-            self, origin, connection, parser, timeouts.get("read"), request
-        )
+        stream = _ResponseStream(self, origin, connection, parser, timeouts.get("read"))
         if parser.complete:
             # The whole response came with its headers: free the connection
             # now (the body is held by the parser).
             await stream.aclose()
         return UpstreamResponse(parser.parser.get_status_code(), parser.headers, stream)
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        """Send an ``httpx`` request (the ``httpx`` transport API)."""
-        body = b"".join([part async for part in request.stream])
-        response = await self.open(
-            request.method,
-            request.url,
-            request.headers.raw,
-            body,
-            request.extensions.get("timeout") or {},
-            request=request,
-        )
-        return httpx.Response(
-            status_code=response.status_code,
-            headers=response.headers,
-            stream=response.stream,
-            extensions={"http_version": b"HTTP/1.1"},
-        )
-
     async def _exchange(
         self,
         connection: _Connection,
         payload: bytes,
         timeouts: Mapping[str, Any],
-        request: httpx.Request | None,
     ) -> _Parser:
         try:
             connection.writer.write(payload)
             async with asyncio.timeout(timeouts.get("write")):
                 await connection.writer.drain()
         except TimeoutError:
-            raise httpx.WriteTimeout(
-                "Writing to the upstream timed out.", request=request
-            ) from None
+            raise httpx.WriteTimeout("Writing to the upstream timed out.") from None
         except OSError as exc:
             raise httpx.WriteError(
-                f"Writing to the upstream failed: {type(exc).__name__}",
-                request=request,
+                f"Writing to the upstream failed: {type(exc).__name__}"
             ) from None
         parser = _Parser()
         while not parser.headers_done:
-            data = await self.read(connection, timeouts.get("read"), request)
+            data = await self.read(connection, timeouts.get("read"))
             if not data:
                 raise httpx.RemoteProtocolError(
-                    "The upstream closed the connection without a response.",
-                    request=request,
+                    "The upstream closed the connection without a response."
                 )
             parser.feed(data)
         return parser
