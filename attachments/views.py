@@ -75,6 +75,12 @@ class AttachmentOutputSerializer(serializers.ModelSerializer):
         return reverse("attachments:attachment-download", args=[attachment.pk])
 
 
+def _location(request, attachment: Attachment) -> dict[str, str]:
+    """Return the ``Location`` header of a created attachment."""
+    path = reverse("attachments:attachment-detail", args=[attachment.pk])
+    return {"Location": request.build_absolute_uri(path)}
+
+
 class AttachmentPagination(CursorPagination):
     ordering = ("-created_at", "-id")
     page_size = 50
@@ -141,7 +147,9 @@ class DocumentAttachmentsApi(APIView):
                 "attachments:attachment-complete", args=[attachment.pk]
             ),
         }
-        return Response(body, status=status.HTTP_201_CREATED)
+        return Response(
+            body, status=status.HTTP_201_CREATED, headers=_location(request, attachment)
+        )
 
     def _post_multipart(self, request, document_id):
         document = document_get_for_user(
@@ -196,6 +204,7 @@ class DocumentAttachmentsApi(APIView):
         return Response(
             AttachmentOutputSerializer(attachment).data,
             status=status.HTTP_201_CREATED,
+            headers=_location(request, attachment),
         )
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from django.http import JsonResponse, QueryDict
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from drf_spectacular.utils import (
@@ -86,13 +87,14 @@ def conflict_error(conflict: "services.VersionConflict") -> ApplicationError:
     )
 
 
-def document_response(document: Document, *, status_code: int = 200) -> Response:
-    """Return the document as JSON with its ETag."""
-    return Response(
-        document_data(document),
-        status=status_code,
-        headers={"ETag": etag_for(document)},
-    )
+def document_response(
+    document: Document, *, status_code: int = 200, location: str | None = None
+) -> Response:
+    """Return the document as JSON with its ETag (and ``Location`` when created)."""
+    headers = {"ETag": etag_for(document)}
+    if location:
+        headers["Location"] = location
+    return Response(document_data(document), status=status_code, headers=headers)
 
 
 class BodyLimitMixin:
@@ -222,7 +224,13 @@ class DocumentListCreateApi(BodyLimitMixin, APIView):
         document = services.document_create(
             owner=request.user, **incoming.validated_data
         )
-        return document_response(document, status_code=status.HTTP_201_CREATED)
+        return document_response(
+            document,
+            status_code=status.HTTP_201_CREATED,
+            location=request.build_absolute_uri(
+                reverse("documents:document-detail", args=[document.pk])
+            ),
+        )
 
 
 class DocumentDetailApi(BodyLimitMixin, APIView):
@@ -398,9 +406,13 @@ class AccessListCreateApi(APIView):
         access, created = services.access_grant(
             document=document, by=request.user, **incoming.validated_data
         )
+        if not created:
+            return Response(access_data(access))
+        location = reverse("documents:access-detail", args=[document.pk, access.pk])
         return Response(
             access_data(access),
-            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+            status=status.HTTP_201_CREATED,
+            headers={"Location": request.build_absolute_uri(location)},
         )
 
 

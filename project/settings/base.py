@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "storages",
     "csp",
+    "corsheaders",
     "mozilla_django_oidc",
     "project",
     "accounts",
@@ -55,6 +56,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "project.middleware.request_log_middleware",
     "django.middleware.security.SecurityMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -415,6 +417,32 @@ CONTENT_SECURITY_POLICY = {
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+
+# --- CORS: browser clients on other origins (django-cors-headers) -------------
+# One list of origins (scheme://host[:port]) for the API and, in infra/, the
+# attachment bucket (its ``webOrigins`` context): a web client that may call
+# the API may also POST its uploads straight to S3. Credentials (cookies) are
+# never allowed cross-origin: other origins sign in with bearer tokens, and the
+# session cookie stays a same-origin affair (CSRF-protected).
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+CORS_URLS_REGEX = r"^/(api/|\.well-known/)"
+CORS_ALLOW_CREDENTIALS = False
+CORS_ALLOW_HEADERS = (
+    "authorization",
+    "content-type",
+    "if-match",
+    "idempotency-key",
+    "x-request-id",
+)
+CORS_EXPOSE_HEADERS = (
+    "ETag",
+    "Location",
+    "Retry-After",
+    "X-Request-ID",
+    "Idempotent-Replayed",
+)
+# Seconds a browser may reuse a preflight answer (Chromium caps it at 7200).
+CORS_PREFLIGHT_MAX_AGE = env.int("CORS_PREFLIGHT_MAX_AGE", default=7200)
 
 # --- Logging, metrics, health (runtime) -----------------------------------------
 # One JSON object per line on stdout; see project/logging.py.

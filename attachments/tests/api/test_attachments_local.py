@@ -412,3 +412,13 @@ def test_attachment_delete_viewer_forbidden(ready_file, client_for):
     assert response.status_code == 403
     assert response.json()["code"] == "read_only"
     assert Attachment.objects.filter(pk=attachment.pk).exists()
+
+
+def test_upload_local_answers_location_of_the_attachment(user, auth_client):
+    """The multipart upload's 201 names the attachment's URL in Location."""
+    response = send(auth_client, DocumentFactory(owner=user))
+
+    assert response.status_code == 201
+    assert response["Location"] == (
+        f"http://testserver/api/v1/attachments/{response.json()['id']}/"
+    )

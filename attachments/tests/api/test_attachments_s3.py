@@ -385,3 +385,15 @@ def test_upload_start_s3_retry_with_idempotency_key_reserves_once(
     assert first.status_code == again.status_code == 201
     assert again.json()["id"] == first.json()["id"]
     assert Attachment.objects.filter(document=document).count() == 1
+
+
+def test_upload_s3_start_answers_location_of_the_attachment(
+    s3_bucket, user, auth_client
+):
+    """Starting a presigned upload answers 201 with the attachment's Location."""
+    started = start(auth_client, DocumentFactory(owner=user))
+
+    assert started.status_code == 201
+    assert started["Location"] == (
+        f"http://testserver/api/v1/attachments/{started.json()['id']}/"
+    )

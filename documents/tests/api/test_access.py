@@ -248,3 +248,21 @@ def test_access_bad_grant_id_returns_404(doc, owner, client_for):
 
     assert response.status_code == 404
     assert response.json()["code"] == "not_found"
+
+
+def test_access_grant_created_answers_location_of_the_grant(doc, owner, client_for):
+    """A new grant's 201 names its URL in Location; a repeat (200) has none."""
+    UserFactory(email="loc@example.com")
+    first = client_for(owner).post(
+        url(doc), {"email": "loc@example.com", "role": "viewer"}, format="json"
+    )
+    again = client_for(owner).post(
+        url(doc), {"email": "loc@example.com", "role": "viewer"}, format="json"
+    )
+
+    assert first.status_code == 201
+    assert first["Location"] == (
+        f"http://testserver/api/v1/documents/{doc.pk}/access/{first.json()['id']}/"
+    )
+    assert again.status_code == 200
+    assert "Location" not in again

@@ -156,3 +156,15 @@ def test_document_create_reused_key_with_other_body_is_422(user, client_for):
     assert list(
         Document.objects.filter(owner=user).values_list("title", flat=True)
     ) == ["A"]
+
+
+def test_document_create_answers_location_of_the_new_document(user, client_for):
+    """201 Created names the new document's URL in Location."""
+    response = client_for(user).post(
+        "/api/v1/documents/", {"title": "Where", "body": ""}, format="json"
+    )
+
+    assert response.status_code == 201
+    assert response["Location"] == (
+        f"http://testserver/api/v1/documents/{response.json()['id']}/"
+    )
