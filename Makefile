@@ -37,8 +37,10 @@ test: setup
 	$(BIN)/ruff format --check .
 	$(BIN)/hadolint Dockerfile
 	$(BIN)/python manage.py makemigrations --check --dry-run --settings=project.settings.test
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest --postgresql-note=var/postgresql-not-run.txt $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory test-infra
+	@# Last: the PostgreSQL-only tests a SQLite run skipped, and how to run them.
+	@cat var/postgresql-not-run.txt 2>/dev/null || true
 
 ## test-infra: synthesize both CDK stages offline (needs Node.js), assert, cfn-lint
 INFRA_VENV := infra/.venv

@@ -14,6 +14,9 @@ from rest_framework.test import APIClient
 
 from accounts.tests.factories import UserFactory
 
+# PostgreSQL-only tests: marked, skipped on SQLite with a note, never on PostgreSQL.
+pytest_plugins = ["project.tests.postgresql_only"]
+
 AWS_TEST_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",  # moto accepts any credentials

@@ -3,8 +3,6 @@
 import threading
 import time
 
-from django.db import connection
-
 import pytest
 from rest_framework.test import APIClient
 
@@ -128,11 +126,10 @@ def test_user_authenticate_broken_hook_does_not_lock_out():
 
 
 @pytest.mark.slow
+@pytest.mark.postgresql  # real concurrent connections
 @pytest.mark.django_db(transaction=True)
 def test_user_authenticate_concurrent_first_requests_create_one_row():
     """Ten concurrent first requests with one new sub make exactly one row."""
-    if connection.vendor == "sqlite":
-        pytest.skip("needs a database with real concurrent connections")
     token = local_issuer.issue_token(sub="race-sub", email="race@example.com", use="id")
     barrier = threading.Barrier(10, timeout=10)
     statuses: list[int] = []

@@ -4,7 +4,7 @@ import datetime as dt
 import threading
 from decimal import Decimal
 
-from django.db import connection, connections
+from django.db import connections
 
 import pytest
 
@@ -124,11 +124,10 @@ def test_quota_release_stale_frees_abandoned_reservation(user, settings):
 
 
 @pytest.mark.slow
+@pytest.mark.postgresql  # row locking; SQLite serialises writers
 @pytest.mark.django_db(transaction=True)
 def test_quota_reserve_50_concurrent_at_edge_never_overspend():
     """50 threads racing for a quota that fits 10 reservations: exactly 10 win."""
-    if connection.vendor != "postgresql":
-        pytest.skip("row locking needs PostgreSQL (SQLite serialises writers)")
     user = UserFactory()
     UserQuotaFactory(user=user, tokens_per_month=1000, requests_per_minute=1000)
     model = AIModelFactory()

@@ -10,9 +10,7 @@ from documents.tests.factories import DocumentFactory
 
 pytestmark = [
     pytest.mark.django_db,
-    pytest.mark.skipif(
-        connection.vendor != "postgresql", reason="PostgreSQL full-text search"
-    ),
+    pytest.mark.postgresql,  # the full-text search column and index
 ]
 
 

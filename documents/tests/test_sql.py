@@ -9,9 +9,7 @@ from documents.tests.factories import DocumentFactory
 
 pytestmark = [
     pytest.mark.django_db,
-    pytest.mark.skipif(
-        connection.vendor != "postgresql", reason="prepared statements: PostgreSQL"
-    ),
+    pytest.mark.postgresql,  # prepared statements
 ]
 
 

@@ -277,9 +277,7 @@ def _threaded_posts(user, count, body):
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="concurrency needs PostgreSQL"
-)
+@pytest.mark.postgresql  # concurrency
 def test_idempotent_concurrent_duplicates_run_the_view_once():
     """Of simultaneous identical requests one runs; the others get 409 or a replay."""
     user = UserFactory()
@@ -301,9 +299,7 @@ def test_idempotent_concurrent_duplicates_run_the_view_once():
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="concurrency needs PostgreSQL"
-)
+@pytest.mark.postgresql  # concurrency
 def test_idempotent_duplicate_while_first_blocks_answers_409():
     """While the first request is held inside the view, duplicates get 409."""
     user = UserFactory()

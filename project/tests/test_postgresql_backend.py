@@ -11,7 +11,7 @@ from project.postgresql.base import ALIVE_BYPASS_SECONDS
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),  # autocommit, as between requests
-    pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL"),
+    pytest.mark.postgresql,
 ]
 
 

@@ -285,9 +285,7 @@ def test_parse_rate_invalid_rate_raises(rate):
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="concurrency needs PostgreSQL"
-)
+@pytest.mark.postgresql  # concurrency
 def test_throttle_hit_concurrent_requests_lose_no_count():
     """Concurrent increments from many connections are all counted."""
     threads_count, per_thread = 8, 25

@@ -263,13 +263,12 @@ def test_attachment_delete_s3_storage_down_deletion_kept(
 
 
 @pytest.mark.slow
+@pytest.mark.postgresql  # row locks
 @pytest.mark.django_db(transaction=True)
 def test_upload_start_s3_concurrent_starts_never_pass_quota(
     s3_bucket, settings, client_for
 ):
     """Concurrent starts by one user on PostgreSQL reserve at most the quota."""
-    if connection.vendor != "postgresql":
-        pytest.skip("row locks need PostgreSQL")
     settings.ATTACHMENT_USER_QUOTA_BYTES = 3 * 1000
     document = DocumentFactory()
     results: list[int] = []

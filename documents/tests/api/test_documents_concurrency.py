@@ -12,10 +12,9 @@ WRITERS = 20
 
 
 @pytest.mark.slow
+@pytest.mark.postgresql  # row locking; SQLite serialises writers
 def test_document_patch_concurrent_same_if_match_exactly_one_wins(client_for):
     """20 threads PATCH with the same If-Match: one 200, nineteen 412 (PostgreSQL)."""
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL row locking; SQLite serialises writers")
     from accounts.tests.factories import UserFactory
     from documents.tests.factories import DocumentFactory
 

@@ -77,10 +77,9 @@ def test_document_search_ranks_title_hits_first(user, client_for):
     assert titles(client_for(user).get(URL, {"q": "owls"})) == ["Owls", "Notes"]
 
 
+@pytest.mark.postgresql  # stemming is a full-text feature
 def test_document_search_uses_stemming_on_postgresql(user, client_for):
     """On PostgreSQL 'running' finds 'runs' (english stemming)."""
-    if connection.vendor != "postgresql":
-        pytest.skip("stemming is a PostgreSQL full-text feature")
     DocumentFactory(owner=user, title="T", body="she runs every morning")
 
     assert titles(client_for(user).get(URL, {"q": "run"})) == ["T"]
@@ -155,10 +154,9 @@ def test_document_search_stranger_shares_nothing(client_for):
     assert titles(client_for(UserFactory()).get(URL, {"q": "secret"})) == []
 
 
+@pytest.mark.postgresql  # the fallback only ranks title hits first
 def test_document_search_ranks_more_frequent_matches_higher(user, client_for):
     """Among body-only matches, more occurrences rank higher (PostgreSQL)."""
-    if connection.vendor != "postgresql":
-        pytest.skip("the fallback only ranks title hits first")
     DocumentFactory(owner=user, title="Once", body="a heron and other birds")
     DocumentFactory(owner=user, title="Thrice", body="heron heron heron by the lake")
 
