@@ -22,7 +22,7 @@ def test_marked():
 def _run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
     (tmp_path / "test_marked.py").write_text(MARKED)
     note = tmp_path / "note.txt"
-    return subprocess.run(
+    return subprocess.run(  # noqa: S603 - this interpreter, fixed arguments
         [
             sys.executable,
             "-m",
