@@ -3,11 +3,15 @@
 Seeds N documents on PostgreSQL (default 10,000), starts gunicorn on loopback
 with the project's ``gunicorn.conf.py`` (production's REST configuration: 2
 ``gthread`` workers of 4 threads; see ``--worker-class``), and measures with
-``wrk`` in one run: a bare ``JsonResponse`` view (the ceiling, routed only
-when ``DOCUMENTS_BENCH_CEILING=true``), an authenticated ``GET`` of one
-document (real local-issuer JWT, row read from PostgreSQL), a list page of 50,
-and a full-text search. Prints req/s and p50 latency, and both as ratios to
-the ceiling.
+``wrk`` in one run: the ceiling, an authenticated ``GET`` of one document
+(real local-issuer JWT, row read from PostgreSQL), a list page of 50, and a
+full-text search. Prints req/s and p50 latency, and both as ratios to the
+ceiling.
+
+The ceiling is Django with nothing of Quire's in it: a bare view answering a
+constant ``JsonResponse``, no middleware (``bench/ceiling/settings.py``),
+served by a second gunicorn process with the same ``gunicorn.conf.py``,
+worker class and worker count. Production URLs carry no benchmark route.
 
 Needs ``wrk`` (Debian/Ubuntu: ``apt-get install -y wrk``) and PostgreSQL on
 127.0.0.1:5432 (user ``postgres``, trust auth, or set ``--pg``). Every load
@@ -24,6 +28,7 @@ import random
 import re
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -47,7 +52,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--duration", type=int, default=10, help="seconds per run")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
-    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument(
+        "--port", type=int, default=0, help="the API's port (default: a free one)"
+    )
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument(
         "--worker-class",
@@ -167,6 +174,13 @@ def seed(n_docs: int) -> tuple[str, str, str]:
     return token, str(doc.pk), words[299]
 
 
+def free_port() -> int:
+    """Return a loopback port nothing listens on now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def wait_ready(url: str, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -249,25 +263,26 @@ def main() -> None:
     setup_django(database_url)
     token, doc_id, word = seed(args.docs)
     query = args.query or word
-    base = f"http://127.0.0.1:{args.port}"
+    port = args.port or free_port()
+    ceiling_port = free_port()
+    base = f"http://127.0.0.1:{port}"
     targets = {
-        "ceiling": "/api/v1/bench/ceiling",
-        "get": f"/api/v1/documents/{doc_id}/",
-        "list": "/api/v1/documents/?page_size=50",
-        "search": f"/api/v1/documents/?q={query}&page_size=20",
+        "ceiling": f"http://127.0.0.1:{ceiling_port}/ceiling",
+        "get": f"{base}/api/v1/documents/{doc_id}/",
+        "list": f"{base}/api/v1/documents/?page_size=50",
+        "search": f"{base}/api/v1/documents/?q={query}&page_size=20",
     }
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
         "DJANGO_SETTINGS_MODULE": "project.settings.local",
-        "DOCUMENTS_BENCH_CEILING": "true",
         "WEB_CONCURRENCY": str(args.workers),
         "GUNICORN_WORKER_CLASS": args.worker_class,
         # gunicorn turns a sync worker with threads > 1 into gthread.
         "GUNICORN_THREADS": str(
             args.worker_threads if args.worker_class != "sync" else 1
         ),
-        "GUNICORN_BIND": f"127.0.0.1:{args.port}",
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
         "LOG_LEVEL": "warning",
         # The per-user throttle stays on (its counter UPSERT is part of the
         # cost of a request) but at a rate the load cannot reach: a 429 is not
@@ -275,21 +290,34 @@ def main() -> None:
         "API_THROTTLE_USER": "100000000/min",
         "API_THROTTLE_ANON": "100000000/min",
     }
-    server = subprocess.Popen(
-        [str(ROOT / ".venv/bin/gunicorn"), "-c", "gunicorn.conf.py", "project.wsgi"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    servers = [
+        subprocess.Popen(
+            [str(ROOT / ".venv/bin/gunicorn"), "-c", "gunicorn.conf.py", app],
+            cwd=ROOT,
+            env={**env, **extra},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        for app, extra in (
+            ("project.wsgi", {}),
+            (
+                "bench.ceiling.wsgi",
+                {
+                    "GUNICORN_BIND": f"127.0.0.1:{ceiling_port}",
+                    "DJANGO_SETTINGS_MODULE": "bench.ceiling.settings",
+                },
+            ),
+        )
+    ]
     rounds: list[dict[str, dict]] = []
     try:
-        wait_ready(base + targets["ceiling"])
+        wait_ready(targets["ceiling"])
+        wait_ready(f"{base}/healthz")
         for _ in range(args.rounds):
             measured: dict[str, dict] = {}
             for name in args.only or list(targets):
-                url = base + targets[name]
+                url = targets[name]
                 run_wrk(url, token, args, 2)  # warm up connections and caches
                 measured[name] = run_wrk(url, token, args, args.duration)
                 # One connection: p50 is the service time, not time in the
@@ -298,8 +326,10 @@ def main() -> None:
                 measured[name]["p50_c1_ms"] = single["p50_ms"]
             rounds.append(measured)
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
+        for server in servers:
+            os.killpg(server.pid, signal.SIGTERM)
+        for server in servers:
+            server.wait(timeout=30)
     results = _medians(rounds)
     ceiling = results.get("ceiling")
     print(

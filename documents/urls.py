@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.urls import path
 
 from documents import views
@@ -43,8 +42,3 @@ urlpatterns = [
         name="access-detail",
     ),
 ]
-
-if settings.DOCUMENTS_BENCH_CEILING:
-    # Benchmark only (bench/documents.py): a bare JsonResponse through the
-    # same middleware, the ceiling the API is measured against.
-    urlpatterns.append(path("bench/ceiling", views.bench_ceiling))

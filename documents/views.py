@@ -5,7 +5,7 @@ import re
 from typing import Any
 
 from django.conf import settings
-from django.http import JsonResponse, QueryDict
+from django.http import QueryDict
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -445,8 +445,3 @@ class AccessDetailApi(APIView):
             )
         services.access_revoke(access=access)
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-def bench_ceiling(request) -> JsonResponse:
-    """Answer a constant; the benchmark's ceiling (only routed when enabled)."""
-    return JsonResponse({"status": "ok"})

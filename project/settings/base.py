@@ -232,7 +232,6 @@ DOCUMENTS_AUTOSAVE_WINDOW_SECONDS = env.int(
     "DOCUMENTS_AUTOSAVE_WINDOW_SECONDS", default=300
 )
 DOCUMENTS_PAGE_SIZE = env.int("DOCUMENTS_PAGE_SIZE", default=50)
-DOCUMENTS_BENCH_CEILING = env.bool("DOCUMENTS_BENCH_CEILING", default=False)
 
 # --- Attachments ---------------------------------------------------------------
 # S3 (django-storages) when a bucket is named, else files under MEDIA_ROOT.
