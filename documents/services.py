@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -263,15 +264,17 @@ def _send_invitation(access_id: UUID) -> None:
     if access is None:
         return
     inviter = access.invited_by
-    who = (inviter.display_name or inviter.email) if inviter else "Someone"
+    context = {
+        "who": (inviter.display_name or inviter.email) if inviter else "Someone",
+        "role": access.role,
+        "title": access.document.title or "Untitled",
+        "email": access.email,
+        "document_id": access.document_id,
+    }
+    subject = render_to_string("email/document_invitation_subject.txt", context)
     send_mail(
-        subject=f"{who} shared “{access.document.title or 'Untitled'}” with you",
-        message=(
-            f"{who} gave you {access.role} access to the document "
-            f"“{access.document.title or 'Untitled'}” on Quire.\n\n"
-            f"Sign in with {access.email} to open it "
-            f"(document id {access.document_id})."
-        ),
+        subject=subject.strip(),
+        message=render_to_string("email/document_invitation.txt", context).rstrip(),
         from_email=None,
         recipient_list=[access.email],
     )
