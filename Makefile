@@ -6,7 +6,7 @@ PORT ?= 8000
 AI_PORT ?= $(shell expr $(PORT) + 1)
 export PORT AI_PORT
 
-.PHONY: run test test-infra lint format setup clean
+.PHONY: run test test-infra docs lint format setup clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found; set PYTHON=/path/to/python3.11"; exit 1; }
@@ -31,10 +31,11 @@ run: setup
 	trap 'kill $$ai 2>/dev/null; wait $$ai 2>/dev/null' EXIT; \
 	$(BIN)/gunicorn -c gunicorn.conf.py
 
-## test: set up, lint, check formatting, run the whole suite
+## test: set up, lint, check formatting, build the docs, run the whole suite
 test: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mkdocs build --strict --quiet
 	$(BIN)/hadolint Dockerfile
 	$(BIN)/python manage.py makemigrations --check --dry-run --settings=project.settings.test
 	$(BIN)/pytest --postgresql-note=var/postgresql-not-run.txt $(PYTEST_ARGS)
@@ -53,6 +54,10 @@ $(INFRA_VENV)/.installed: requirements-infra.txt
 
 test-infra: $(INFRA_VENV)/.installed
 	cd infra && JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 .venv/bin/pytest -q
+
+## docs: build docs/ into var/site (strict: a broken link fails)
+docs: setup
+	$(BIN)/mkdocs build --strict --quiet
 
 lint: setup
 	$(BIN)/ruff check .
