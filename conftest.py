@@ -49,14 +49,14 @@ def moto_server() -> Iterator[str]:
 
 @pytest.fixture(autouse=True)
 def _forget_accepted_tokens() -> Iterator[None]:
-    """Start and end every test with no remembered tokens or models (rows roll back)."""
-    from accounts.authcache import accepted_tokens
+    """Start and end every test with no verified tokens or models (rows roll back)."""
+    from accounts.tokens import get_validator
     from aiproxy.selectors import enabled_models
 
-    accepted_tokens.clear()
+    get_validator.cache_clear()
     enabled_models.clear()
     yield
-    accepted_tokens.clear()
+    get_validator.cache_clear()
     enabled_models.clear()
 
 

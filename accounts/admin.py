@@ -3,7 +3,7 @@
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import User
+from accounts.models import AccountTombstone, User
 from accounts.services import user_sign_out_everywhere
 from project.exceptions import ApplicationError
 
@@ -87,3 +87,36 @@ class UserAdmin(admin.ModelAdmin):
                 % {"n": failed},
                 messages.WARNING,
             )
+
+
+@admin.register(AccountTombstone)
+class AccountTombstoneAdmin(admin.ModelAdmin):
+    """Deleted accounts, read-only: what refuses their old tokens, and Cognito's part."""
+
+    list_display = ["sub", "deleted_at", "deleted_by", "cognito_deleted_at"]
+    list_filter = ["deleted_by", ("cognito_deleted_at", admin.EmptyFieldListFilter)]
+    search_fields = ["sub"]
+    date_hierarchy = "deleted_at"
+    ordering = ["-deleted_at"]
+    show_full_result_count = False
+    fields = [
+        "sub",
+        "deleted_at",
+        "deleted_by",
+        "cognito_username",
+        "cognito_deleted_at",
+        "created_at",
+    ]
+    readonly_fields = fields
+
+    def has_add_permission(self, request) -> bool:
+        """Refuse: tombstones are written by the account deletion service."""
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        """Refuse: a tombstone is a record, never edited."""
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        """Refuse: ``purge_account_tombstones`` erases them after the retention."""
+        return False

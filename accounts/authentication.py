@@ -3,6 +3,11 @@
 Built on django-cognito-jwt's ``JSONWebTokenAuthentication`` (its settings
 ``COGNITO_AWS_REGION``, ``COGNITO_USER_POOL`` and ``COGNITO_AUDIENCE`` still
 apply) with the stricter validator of :mod:`accounts.tokens`.
+
+Every request reads the account from the database (one indexed query by
+``sub``), so deactivation, sign-out everywhere and deletion hold on the next
+request in every process. Only the signature check is remembered
+(:class:`accounts.tokens.VerifiedTokens`).
 """
 
 import logging
@@ -14,7 +19,6 @@ from django_cognito_jwt import JSONWebTokenAuthentication
 from rest_framework import exceptions
 from rest_framework.request import Request
 
-from accounts.authcache import accepted_tokens
 from accounts.models import User
 from accounts.tokens import (
     IssuerNotConfigured,
@@ -50,9 +54,6 @@ class CognitoAuthentication(JSONWebTokenAuthentication):
         from accounts.services import user_authenticate
 
         token = raw.decode("latin-1") if isinstance(raw, bytes) else raw
-        remembered = accepted_tokens.get(token)
-        if remembered is not None:
-            return remembered
         try:
             claims = self.get_token_validator(request).validate(token)
             user = user_authenticate(claims=claims, token=token)
@@ -61,7 +62,6 @@ class CognitoAuthentication(JSONWebTokenAuthentication):
         except IssuerNotConfigured as exc:
             logger.error("Cognito sign-in is missing settings: %s", exc)
             raise SignInNotConfigured from None
-        accepted_tokens.put(token, user, claims)
         return user, claims
 
     def _fail(self, request: Request, exc: TokenError) -> None:

@@ -71,3 +71,39 @@ class User(BaseModel, AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return self.email or self.sub or str(self.pk)
+
+
+class AccountTombstone(BaseModel):
+    """What is left of a deleted account: its ``sub`` and when it went.
+
+    A token for ``sub`` issued at or before ``deleted_at`` is refused
+    (``account_deleted``) and never creates an account again; a token issued
+    later (a new sign-up with the same identity) may. Kept at least as long
+    as the longest token lifetime (``ACCOUNTS_TOMBSTONE_RETENTION_DAYS``,
+    ``purge_account_tombstones``). No email or other personal data is kept.
+    """
+
+    class DeletedBy(models.TextChoices):
+        USER = "user", "the user"
+        STAFF = "staff", "staff"
+
+    sub = models.CharField("Cognito sub", max_length=255)
+    deleted_at = models.DateTimeField()
+    deleted_by = models.CharField(max_length=8, choices=DeletedBy.choices)
+    cognito_username = models.CharField(
+        max_length=255,
+        blank=True,
+        help_text="The Cognito user to delete; cleared once Cognito confirmed.",
+    )
+    cognito_deleted_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When Cognito confirmed the user's deletion (empty: pending).",
+    )
+
+    class Meta:
+        ordering = ["-deleted_at"]
+        indexes = [models.Index(fields=["sub", "-deleted_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.sub} (deleted {self.deleted_at:%Y-%m-%d %H:%M})"

@@ -1,8 +1,7 @@
 """Writes on users: provisioning from tokens, profile, sign-out, deletion."""
 
 import logging
-import math
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -13,8 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts import registry
 from accounts.adapters import cognito
-from accounts.authcache import forget_user
-from accounts.models import User
+from accounts.models import AccountTombstone, User
 from accounts.tokens import TokenError, local_issuer_enabled
 from project.exceptions import ApplicationError
 
@@ -88,7 +86,13 @@ def user_set_verified_email(*, user: User, email: str) -> bool:
     return True
 
 
-def _user_create(*, sub: str, claims: dict[str, Any], email: str | None) -> User:
+def _user_create(
+    *,
+    sub: str,
+    claims: dict[str, Any],
+    email: str | None,
+    tokens_valid_after: datetime | None = None,
+) -> User:
     """Create the user for ``sub`` once, whatever the concurrency."""
     username = _cognito_username(claims)
     if email:
@@ -118,6 +122,7 @@ def _user_create(*, sub: str, claims: dict[str, Any], email: str | None) -> User
                     cognito_username=username,
                     is_email_verified=bool(candidate_email),
                     last_seen_at=timezone.now(),
+                    tokens_valid_after=tokens_valid_after,
                 )
         except IntegrityError:
             existing = User.objects.filter(sub=sub).first()
@@ -130,25 +135,65 @@ def _user_create(*, sub: str, claims: dict[str, Any], email: str | None) -> User
     return User.objects.get(sub=sub)
 
 
+def _issued_at(claims: dict[str, Any]) -> float:
+    """Return when the token's session began: the earlier of ``iat``/``auth_time``.
+
+    A refreshed Cognito token has a new ``iat`` but keeps the ``auth_time``
+    of the sign-in it descends from; either being before a cutoff means the
+    token belongs to a session that the cutoff ended.
+    """
+    times = [claims["iat"], claims.get("auth_time", claims["iat"])]
+    return float(min(int(t) for t in times if isinstance(t, int | float)))
+
+
+def _refused_before(cutoff: datetime | None, issued_at: float) -> bool:
+    return cutoff is not None and issued_at <= cutoff.timestamp()
+
+
+def _latest_tombstone(sub: str) -> datetime | None:
+    return (
+        AccountTombstone.objects.filter(sub=sub)
+        .order_by("-deleted_at")
+        .values_list("deleted_at", flat=True)
+        .first()
+    )
+
+
+def _account_deleted() -> TokenError:
+    return TokenError(_("This account has been deleted."), "account_deleted")
+
+
 def user_authenticate(*, claims: dict[str, Any], token: str) -> User:
     """Return the user for verified ``claims``, creating or updating the row.
 
-    Refuse inactive users and tokens issued before the user's sign-out cutoff.
-    Writes happen only when something changed, plus ``last_seen_at`` at most
-    once per ``ACCOUNTS_LAST_SEEN_INTERVAL_SECONDS``.
+    Called on every request: the account's state is read, never remembered.
+    The common case is one indexed query (the user row by ``sub``, with its
+    state: ``is_active`` and ``tokens_valid_after``). Refuse inactive users,
+    tokens issued at or before the sign-out cutoff, and tokens of a deleted
+    account (its tombstone; an account created again after a deletion gets
+    the deletion time as its cutoff, so old tokens stay refused without a
+    second query). Writes happen only when something changed, plus
+    ``last_seen_at`` at most once per ``ACCOUNTS_LAST_SEEN_INTERVAL_SECONDS``.
     """
     sub = claims["sub"]
-    email = _verified_email_from_claims(claims)
+    issued_at = _issued_at(claims)
     user = User.objects.filter(sub=sub).first()
     created = user is None
+    email = _verified_email_from_claims(claims)
     if user is None:
+        deleted_at = _latest_tombstone(sub)
+        if _refused_before(deleted_at, issued_at):
+            raise _account_deleted()
         if email is None and claims.get("token_use") == "access":
             email = _verified_email_from_cognito(token)
-        user = _user_create(sub=sub, claims=claims, email=email)
+        user = _user_create(
+            sub=sub, claims=claims, email=email, tokens_valid_after=deleted_at
+        )
     if not user.is_active:
         raise TokenError(_("This account is disabled."), "user_inactive")
-    cutoff = user.tokens_valid_after
-    if cutoff is not None and int(claims["iat"]) < math.ceil(cutoff.timestamp()):
+    if _refused_before(user.tokens_valid_after, issued_at):
+        if _refused_before(_latest_tombstone(sub), issued_at):
+            raise _account_deleted()
         raise TokenError(_("The token has been revoked."), "token_revoked")
     _user_sync(user=user, claims=claims, token=token, email=email, created=created)
     return user
@@ -209,7 +254,6 @@ def user_sign_out_everywhere(*, user: User) -> None:
     now = timezone.now()
     User.objects.filter(pk=user.pk).update(tokens_valid_after=now, updated_at=now)
     user.tokens_valid_after = now
-    forget_user(user.pk)
     if local_issuer_enabled() or not user.cognito_username:
         return
     try:
@@ -223,27 +267,99 @@ def user_sign_out_everywhere(*, user: User) -> None:
         ) from None
 
 
-def _cognito_delete_later(username: str) -> None:
+def _cognito_delete(tombstone_id: Any) -> bool:
+    """Delete the tombstone's Cognito user; return whether Cognito confirmed."""
+    tombstone = AccountTombstone.objects.filter(pk=tombstone_id).first()
+    if tombstone is None or not tombstone.cognito_username:
+        return True
     try:
-        cognito.delete_user(username=username)
+        cognito.delete_user(username=tombstone.cognito_username)
     except cognito.CognitoError:
-        logger.warning("Cognito user deletion failed; delete it in the pool")
+        logger.warning(
+            "Cognito user deletion failed for tombstone %s; "
+            "purge_account_tombstones retries it",
+            tombstone.pk,
+        )
+        return False
+    AccountTombstone.objects.filter(pk=tombstone.pk).update(
+        cognito_username="", cognito_deleted_at=timezone.now()
+    )
+    return True
 
 
-def user_delete(*, user: User) -> None:
+def user_delete(
+    *,
+    user: User,
+    deleted_by: str = AccountTombstone.DeletedBy.USER,
+) -> AccountTombstone | None:
     """Delete the account and everything each app stored for it.
 
-    Contributors delete their rows inside this transaction and schedule their
-    file deletions with ``on_commit``; the Cognito identity goes last, after
-    the commit, so a failed deletion leaves the account whole.
+    The user row is locked first: a concurrent request that still holds the
+    user and writes a row pointing at it waits, then fails its foreign key
+    (answered 401 ``account_deleted`` by ``ApiErrorMiddleware``) instead of
+    leaving a row behind or breaking this deletion. Contributors delete their
+    rows inside this transaction and schedule their file deletions with
+    ``on_commit``; a tombstone records the ``sub`` and the time, so tokens
+    issued until now are refused from the commit on. The Cognito user goes
+    after the commit (a failure is retried by ``purge_account_tombstones``).
+    Returns the tombstone (None for an account that never signed in or was
+    already deleted).
     """
-    username = user.cognito_username
     with transaction.atomic():
+        locked = User.objects.select_for_update().filter(pk=user.pk).first()
+        if locked is None:
+            return None  # deleted meanwhile by another request
+        tombstone = None
+        if locked.sub:
+            # Cognito accepts the sub where a user name is asked for.
+            username = locked.cognito_username or locked.sub
+            tombstone = AccountTombstone.objects.create(
+                sub=locked.sub,
+                deleted_at=timezone.now(),
+                deleted_by=deleted_by,
+                cognito_username="" if local_issuer_enabled() else username,
+            )
         for contributor in registry.contributors():
-            contributor.delete(user)
-        User.objects.filter(pk=user.pk).delete()
-        if username and not local_issuer_enabled():
-            transaction.on_commit(lambda: _cognito_delete_later(username))
+            contributor.delete(locked)
+        User.objects.filter(pk=locked.pk).delete()
+        if tombstone is not None and tombstone.cognito_username:
+            pk = tombstone.pk
+            transaction.on_commit(lambda: _cognito_delete(pk), robust=True)
+    return tombstone
+
+
+def tombstones_retention() -> timedelta:
+    """Return how long tombstones are kept: the setting, never under a day.
+
+    A day is the longest lifetime Cognito allows ID and access tokens (and
+    longer than the local issuer's tokens); a tombstone purged earlier could
+    let a still-valid token of a deleted account sign in again.
+    """
+    return max(
+        timedelta(days=settings.ACCOUNTS_TOMBSTONE_RETENTION_DAYS), timedelta(days=1)
+    )
+
+
+def tombstones_purge(*, now: datetime | None = None) -> tuple[int, int]:
+    """Retry pending Cognito deletions, then erase tombstones past retention.
+
+    Returns ``(Cognito users deleted now, tombstones erased)``. A tombstone
+    whose Cognito user could not be deleted yet is kept, whatever its age.
+    """
+    now = now or timezone.now()
+    retried = 0
+    pending = AccountTombstone.objects.filter(cognito_deleted_at__isnull=True).exclude(
+        cognito_username=""
+    )
+    for pk in pending.values_list("pk", flat=True).iterator():
+        if _cognito_delete(pk):
+            retried += 1
+    erased, _per_model = (
+        AccountTombstone.objects.filter(deleted_at__lt=now - tombstones_retention())
+        .filter(cognito_username="")
+        .delete()
+    )
+    return retried, erased
 
 
 def user_provision_local(*, email: str, is_staff: bool = False) -> User:

@@ -10,10 +10,12 @@ refetches at most once per ``COGNITO_JWKS_REFETCH_INTERVAL_SECONDS`` so that a
 flood of forged kids cannot turn into a flood of JWKS requests.
 """
 
+import hashlib
 import json
 import logging
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -148,37 +150,100 @@ class IssuerConfig:
     is_local: bool
 
 
+class VerifiedTokens:
+    """The one per-process memory of signatures already verified.
+
+    Keyed by the SHA-256 of the token (the token itself is never kept), an
+    entry holds the verified claims and the signing key's id until the
+    token's ``exp``, never longer. It only saves the RSA verification: the
+    account behind the token (active, signed out, deleted) is read from the
+    database on every request by :func:`accounts.services.user_authenticate`.
+    Bounded (least recently used first out) and safe across threads.
+    """
+
+    def __init__(
+        self, *, max_entries: int = 4096, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.max_entries = max_entries
+        self.clock = clock
+        self.entries: OrderedDict[bytes, tuple[str, float, dict[str, Any]]] = (
+            OrderedDict()
+        )
+        self.lock = threading.Lock()
+
+    @staticmethod
+    def key(token: str) -> bytes:
+        """Return the cache key of ``token`` (its SHA-256 digest)."""
+        return hashlib.sha256(token.encode("utf-8", "surrogateescape")).digest()
+
+    def get(self, token: str) -> tuple[str, dict[str, Any]] | None:
+        """Return ``(kid, claims)`` of a token verified before, until its ``exp``."""
+        key = self.key(token)
+        with self.lock:
+            entry = self.entries.get(key)
+            if entry is None:
+                return None
+            kid, expires_at, claims = entry
+            if self.clock() >= expires_at:
+                del self.entries[key]
+                return None
+            self.entries.move_to_end(key)
+        return kid, dict(claims)
+
+    def put(self, token: str, kid: str, claims: dict[str, Any]) -> None:
+        """Remember verified ``claims`` until the token's ``exp``."""
+        expires_at = float(claims["exp"])
+        if expires_at <= self.clock():
+            return  # accepted within the leeway: verify it again next time
+        key = self.key(token)
+        with self.lock:
+            self.entries[key] = (kid, expires_at, dict(claims))
+            self.entries.move_to_end(key)
+            while len(self.entries) > self.max_entries:
+                self.entries.popitem(last=False)
+
+    def discard(self, token: str) -> None:
+        """Forget one token (its key left the JWKS)."""
+        with self.lock:
+            self.entries.pop(self.key(token), None)
+
+    def clear(self) -> None:
+        """Forget everything (tests)."""
+        with self.lock:
+            self.entries.clear()
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+
 class TokenValidator:
     """Check a JWT's algorithm, key, signature, issuer, times and audience.
 
-    Tokens that passed are remembered (bounded, until their ``exp``) so that a
+    Tokens that passed are remembered in :class:`VerifiedTokens` so that a
     client's next requests skip the RSA verification; a remembered token is
     still refused once its key leaves the JWKS or it expires.
     """
 
-    cache_size = 4096
-
-    def __init__(self, config: IssuerConfig, keystore: KeyStore) -> None:
+    def __init__(
+        self,
+        config: IssuerConfig,
+        keystore: KeyStore,
+        verified: "VerifiedTokens | None" = None,
+    ) -> None:
         self.config = config
         self.keystore = keystore
-        self._verified: dict[str, tuple[str, float, dict[str, Any]]] = {}
-        self._verified_lock = threading.Lock()
+        self.verified = verified if verified is not None else VerifiedTokens()
 
     def validate(self, token: str) -> dict[str, Any]:
         """Return the verified claims of ``token`` or raise :class:`TokenError`."""
-        hit = self._verified.get(token)
+        hit = self.verified.get(token)
         if hit is not None:
-            kid, expires_at, claims = hit
-            if time.time() < expires_at and self.keystore.get(kid) is not None:
-                return dict(claims)
-            with self._verified_lock:
-                self._verified.pop(token, None)
+            kid, claims = hit
+            if self.keystore.get(kid) is not None:
+                return claims
+            self.verified.discard(token)
         claims, kid = self._validate(token)
-        with self._verified_lock:
-            while len(self._verified) >= self.cache_size:
-                self._verified.pop(next(iter(self._verified)), None)
-            expires_at = float(claims["exp"]) + self.config.leeway
-            self._verified[token] = (kid, expires_at, dict(claims))
+        self.verified.put(token, kid, claims)
         return claims
 
     def _validate(self, token: str) -> tuple[dict[str, Any], str]:

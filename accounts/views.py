@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import local_issuer
-from accounts.selectors import user_export, user_get, user_profile
+from accounts.selectors import user_export, user_profile
 from accounts.services import (
     user_delete,
     user_sign_out_everywhere,
@@ -42,9 +42,8 @@ class MeApi(APIView):
 
     @extend_schema(responses=ProfileOutputSerializer)
     def get(self, request):
-        """Return the caller's profile, read afresh (the token's user may be remembered)."""
-        user = user_get(user_id=request.user.pk) or request.user
-        return Response(user_profile(user=user))
+        """Return the caller's profile (read by authentication on this request)."""
+        return Response(user_profile(user=request.user))
 
     @extend_schema(request=InputSerializer, responses=ProfileOutputSerializer)
     def patch(self, request):

@@ -8,8 +8,10 @@ kept because only ``response.data`` is replaced.
 import logging
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.deprecation import MiddlewareMixin
 from django.utils.translation import gettext_lazy as _
@@ -137,7 +139,9 @@ class ApiErrorMiddleware(MiddlewareMixin):
 
     Async views (the AI streaming routes) are plain Django views; an
     ``ApplicationError`` they raise becomes the same JSON as from a DRF view.
-    Anything else falls through to Django and ``server_error``.
+    A request whose account was deleted while it ran (its writes then break
+    the foreign key to the user) answers 401 ``account_deleted``, as the
+    next request will. Anything else falls through to ``server_error``.
     """
 
     def process_exception(
@@ -167,4 +171,18 @@ class ApiErrorMiddleware(MiddlewareMixin):
                 if name.lower() != "content-type":
                     json_response[name] = value
             return json_response
+        if isinstance(exception, IntegrityError) and _user_deleted(request):
+            response = error_response(
+                _("This account has been deleted."), "account_deleted", 401
+            )
+            response["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+            return response
         return None
+
+
+def _user_deleted(request: HttpRequest) -> bool:
+    """Return whether the request's user was deleted since it was authenticated."""
+    user = getattr(request, "user", None)
+    if not getattr(user, "is_authenticated", False) or user.pk is None:
+        return False
+    return not get_user_model().objects.filter(pk=user.pk).exists()

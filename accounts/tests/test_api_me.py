@@ -145,7 +145,7 @@ def test_me_get_last_seen_written_once_per_interval(user, bearer_client):
 def test_me_get_authenticated_costs_one_query(
     user, bearer_client, django_assert_num_queries
 ):
-    """A repeated request costs one query: the profile (the token is remembered)."""
+    """A repeated request costs one query: the user row, read with its state."""
     client = bearer_client(user)
     client.get(ME)
     with django_assert_num_queries(1):

@@ -1,14 +1,18 @@
 """Real Cognito tokens from moto's server (USER_PASSWORD_AUTH via boto3)."""
 
+import io
+import socket
 import uuid
 from dataclasses import dataclass
+
+from django.core.management import call_command
 
 import boto3
 import pytest
 from rest_framework.test import APIClient
 
 from accounts.adapters import cognito
-from accounts.models import User
+from accounts.models import AccountTombstone, User
 from accounts.tokens import get_validator
 
 pytestmark = pytest.mark.django_db
@@ -192,3 +196,47 @@ def test_cognito_jwks_fetched_once_for_many_requests(pool):
     for _ in range(5):
         assert client.get("/api/v1/me").status_code == 200
     assert get_validator().keystore.fetch_count == 1
+
+
+def test_cognito_deleted_account_token_answers_account_deleted(
+    pool, django_capture_on_commit_callbacks
+):
+    """A Cognito token still within its hour answers 401 after the deletion."""
+    pool.add_user("hana", "hana@example.com")
+    tokens = pool.sign_in("hana")
+    client = _client(tokens["AccessToken"])
+    assert client.get("/api/v1/me").status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.delete("/api/v1/me").status_code == 204
+    for token in (tokens["AccessToken"], tokens["IdToken"]):
+        response = _client(token).get("/api/v1/me")
+        assert response.status_code == 401
+        assert response.json()["code"] == "account_deleted"
+    assert User.objects.count() == 0
+    tombstone = AccountTombstone.objects.get()
+    assert tombstone.cognito_deleted_at is not None
+    assert tombstone.cognito_username == ""
+
+
+def test_cognito_failed_user_deletion_is_retried_by_the_purge(
+    pool, moto_server, monkeypatch, django_capture_on_commit_callbacks
+):
+    """A Cognito failure keeps the tombstone pending; the purge command retries."""
+    pool.add_user("ivan", "ivan@example.com")
+    client = _client(pool.sign_in("ivan")["IdToken"])
+    assert client.get("/api/v1/me").status_code == 200
+    with socket.socket() as closed:  # a loopback port nobody listens on
+        closed.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{closed.getsockname()[1]}"
+    monkeypatch.setenv("AWS_ENDPOINT_URL", dead)  # Cognito is unreachable
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.delete("/api/v1/me").status_code == 204
+    tombstone = AccountTombstone.objects.get()
+    assert tombstone.cognito_deleted_at is None
+    assert tombstone.cognito_username == "ivan"
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server)
+    call_command("purge_account_tombstones", stdout=io.StringIO())
+    tombstone.refresh_from_db()
+    assert tombstone.cognito_deleted_at is not None
+    with pytest.raises(pool.idp.exceptions.UserNotFoundException):
+        pool.idp.admin_get_user(UserPoolId=pool.pool_id, Username="ivan")

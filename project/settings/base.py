@@ -220,8 +220,10 @@ COGNITO_JWKS_TIMEOUT_SECONDS = env.float("COGNITO_JWKS_TIMEOUT_SECONDS", default
 LOCAL_ISSUER_ENABLED = env.bool("QUIRE_LOCAL_ISSUER", default=True)
 LOCAL_ISSUER_NAME = env.str("QUIRE_LOCAL_ISSUER_NAME", default="urn:quire:local")
 LOCAL_ISSUER_KEY_PATH = env.str("QUIRE_LOCAL_ISSUER_KEY_PATH", default="")
-# Remember accepted bearer tokens per process (accounts/authcache.py); 0 = off.
-ACCOUNTS_AUTH_CACHE_SECONDS = env.int("ACCOUNTS_AUTH_CACHE_SECONDS", default=10)
+# How long a deleted account's tombstone refuses its old tokens (at least 1).
+ACCOUNTS_TOMBSTONE_RETENTION_DAYS = env.int(
+    "ACCOUNTS_TOMBSTONE_RETENTION_DAYS", default=30
+)
 ACCOUNTS_LAST_SEEN_INTERVAL_SECONDS = env.int(
     "ACCOUNTS_LAST_SEEN_INTERVAL_SECONDS", default=60
 )
