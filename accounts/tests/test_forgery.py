@@ -306,7 +306,6 @@ def test_forgery_remembered_token_refused_after_key_removed(
     settings, pool_key, jwks_server
 ):
     """A token accepted before is refused once its key leaves the JWKS."""
-    settings.ACCOUNTS_AUTH_CACHE_SECONDS = 0  # the key store's memory, not ours
     token = _sign(_claims(), pool_key)
     assert _get_me(token).status_code == 200
     jwks_server.document = {"keys": []}
