@@ -111,15 +111,6 @@ def _json_body(request: HttpRequest) -> Any:
         ) from None
 
 
-def _after_response(request: HttpRequest) -> Any:
-    """Return how to run work once the response is sent, or None (run it now).
-
-    Set by the lean ASGI entry (``aiproxy.asgi``); absent under Django's
-    own handlers, where such work is awaited before answering.
-    """
-    return getattr(request, "after_response", None)
-
-
 async def _sse(
     request: HttpRequest, events: AsyncIterator[bytes]
 ) -> StreamingHttpResponse:
@@ -146,6 +137,15 @@ class AsyncApiView(View):
     """
 
     http_method_names = ["post", "options"]
+
+    def http_method_not_allowed(
+        self, request: HttpRequest, *args: Any, **kwargs: Any
+    ) -> HttpResponse:
+        """Answer 405 in the API's shape, with ``Allow``, before authenticating."""
+        response = _error_response(drf_exceptions.MethodNotAllowed(request.method))
+        allowed = [m.upper() for m in self.http_method_names if hasattr(self, m)]
+        response["Allow"] = ", ".join(allowed)
+        return response
 
     @classmethod
     def as_view(cls, **initkwargs: Any) -> Any:
@@ -188,6 +188,9 @@ class AsyncApiView(View):
 
     async def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
         """Authenticate and admit (in a thread), then run the async handler."""
+        method = (request.method or "").lower()
+        if method not in self.http_method_names:
+            return self.http_method_not_allowed(request)
         try:
             self.admitted = await self._admit(request, kwargs)
             response = super().dispatch(request, *args, **kwargs)
@@ -222,7 +225,7 @@ class ChatCompletionApi(AsyncApiView):
                 call=call, include_usage=params.include_usage
             )
             return await _sse(request, events)
-        answer = await completion_create(call=call, defer=_after_response(request))
+        answer = await completion_create(call=call)
         return JsonResponse(answer)
 
 
@@ -388,7 +391,7 @@ class DocumentActionApi(AsyncApiView):
         if params.stream:
             events = await completion_stream(call=call, include_usage=True)
             return await _sse(request, events)
-        answer = await completion_create(call=call, defer=_after_response(request))
+        answer = await completion_create(call=call)
         choice = answer["choices"][0]
         return JsonResponse(
             {

@@ -6,5 +6,5 @@ class ProjectConfig(AppConfig):
     verbose_name = "Quire"
 
     def ready(self) -> None:
-        """Register the OpenAPI extensions (they register on import)."""
-        from project import schema  # noqa: F401
+        """Register the OpenAPI extensions and the checks (on import)."""
+        from project import checks, schema  # noqa: F401

@@ -1,8 +1,9 @@
-"""ASGI entry point: the streaming AI routes (gunicorn with an ASGI worker).
+"""ASGI entry point: Django's own handler (gunicorn with uvicorn workers).
 
-``POST`` requests to the async AI views skip Django's ASGI handler and its
-middleware adapters (see ``aiproxy.asgi``); every other request goes through
-Django as usual.
+Every request goes through Django's ASGI handler and the whole
+``MIDDLEWARE`` list, the same as under WSGI. That list must be async-native
+(``project.checks``), so the async AI views pay no thread hop for it: the
+worker refuses to start otherwise.
 """
 
 import os
@@ -10,11 +11,10 @@ import os
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings.local")
-django_application = get_asgi_application()
+application = get_asgi_application()
 
-from aiproxy.asgi import with_ai_routes  # noqa: E402 - needs Django set up
+from project.checks import refuse_unless_async_native  # noqa: E402 - needs Django
 from project.runtime import check_migrated  # noqa: E402 - needs Django set up
 
-application = with_ai_routes(django_application)
-
+refuse_unless_async_native()
 check_migrated()

@@ -1,0 +1,209 @@
+"""Async-native versions of the sync-first middleware Quire uses.
+
+``settings.MIDDLEWARE`` is one list for both entry points: the threaded WSGI
+workers (REST API, admin) and the ASGI worker (streaming AI routes, and
+everything under ``make run``). Under ASGI, Django runs a middleware that is
+not async-capable in a thread, and ``MiddlewareMixin`` runs each
+``process_request``/``process_response`` hook through ``sync_to_async``: a
+thread hop each, per request, on the hot path of every AI call.
+
+The classes here are subclasses of the middleware they stand for (so
+Django's own checks, such as the admin's, still recognise them) using
+Django's documented async middleware interface (``sync_capable``,
+``async_capable``, ``markcoroutinefunction``). Under WSGI they are the
+originals, unchanged. Under ASGI their hooks run on the event loop, as they
+do no I/O; when a hook will touch the database this time (a session to
+save, messages stored in the session), that one hook runs in a thread, as
+Django would have run it. ``project.checks`` refuses a middleware list that
+would hop threads on every request.
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import middleware as auth_middleware
+from django.contrib.messages import get_messages
+from django.contrib.messages import middleware as messages_middleware
+from django.contrib.sessions import middleware as sessions_middleware
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
+from django.middleware import clickjacking, common, csrf, security
+
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
+from csp import middleware as csp_middleware
+from whitenoise import middleware as whitenoise_middleware
+
+
+class AsyncNativeHooks:
+    """Run a ``MiddlewareMixin`` middleware's hooks on the event loop under ASGI.
+
+    Put first in the bases, before the Django class. The order of the hooks
+    is ``MiddlewareMixin``'s: ``process_request``, the rest of the chain
+    unless it answered, ``process_response``. ``process_view`` becomes a
+    coroutine function so that Django's handler does not wrap it in
+    ``sync_to_async`` either. ``process_exception`` is left alone: Django
+    runs the exception middleware synchronously in both modes.
+    """
+
+    sync_capable = True
+    async_capable = True
+    get_response: Callable[[HttpRequest], Any]
+
+    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:  # noqa: D107
+        super().__init__(get_response)  # type: ignore[call-arg]
+        self.on_event_loop = iscoroutinefunction(get_response)
+        if not self.on_event_loop:
+            return
+        markcoroutinefunction(self)
+        view_hook = getattr(self, "process_view", None)
+        if view_hook is not None:
+            self.process_view = self._async_view_hook(view_hook)
+
+    def _async_view_hook(self, hook: Callable[..., Any]) -> Callable[..., Any]:
+        async def process_view(
+            request: HttpRequest, view: Any, args: Any, kwargs: Any
+        ) -> HttpResponseBase | None:
+            if self.view_hook_blocks(request):
+                return await sync_to_async(hook)(request, view, args, kwargs)
+            return hook(request, view, args, kwargs)
+
+        return process_view
+
+    def __call__(self, request: HttpRequest) -> Any:
+        """Answer as the original under WSGI; return a coroutine under ASGI."""
+        if not self.on_event_loop:
+            return super().__call__(request)  # type: ignore[misc]
+        return self.respond_async(request)
+
+    async def respond_async(self, request: HttpRequest) -> HttpResponseBase:
+        """Run the hooks around the rest of the (async) chain."""
+        response = None
+        process_request = getattr(self, "process_request", None)
+        if process_request is not None:
+            if self.request_hook_blocks(request):
+                response = await sync_to_async(process_request)(request)
+            else:
+                response = process_request(request)
+        response = response or await self.get_response(request)
+        process_response = getattr(self, "process_response", None)
+        if process_response is not None:
+            if self.response_hook_blocks(request):
+                response = await sync_to_async(process_response)(request, response)
+            else:
+                response = process_response(request, response)
+        return response
+
+    def request_hook_blocks(self, request: HttpRequest) -> bool:
+        """Return whether ``process_request`` may do I/O for this request."""
+        return False
+
+    def view_hook_blocks(self, request: HttpRequest) -> bool:
+        """Return whether ``process_view`` may do I/O for this request."""
+        return False
+
+    def response_hook_blocks(self, request: HttpRequest) -> bool:
+        """Return whether ``process_response`` may do I/O for this request."""
+        return False
+
+
+class SecurityMiddleware(AsyncNativeHooks, security.SecurityMiddleware):
+    """Django's ``SecurityMiddleware`` (HTTPS redirect, security headers)."""
+
+
+class CommonMiddleware(AsyncNativeHooks, common.CommonMiddleware):
+    """Django's ``CommonMiddleware`` (slash redirects, ``Content-Length``)."""
+
+
+class XFrameOptionsMiddleware(AsyncNativeHooks, clickjacking.XFrameOptionsMiddleware):
+    """Django's ``XFrameOptionsMiddleware``."""
+
+
+class CSPMiddleware(AsyncNativeHooks, csp_middleware.CSPMiddleware):
+    """django-csp's ``CSPMiddleware`` (the ``Content-Security-Policy`` header)."""
+
+
+class AuthenticationMiddleware(
+    AsyncNativeHooks, auth_middleware.AuthenticationMiddleware
+):
+    """Django's ``AuthenticationMiddleware``: ``request.user`` stays lazy."""
+
+
+class SessionMiddleware(AsyncNativeHooks, sessions_middleware.SessionMiddleware):
+    """Django's ``SessionMiddleware``; saving a used session is done in a thread."""
+
+    def response_hook_blocks(self, request: HttpRequest) -> bool:
+        """Return whether the session will be saved (as Django decides it)."""
+        session = getattr(request, "session", None)
+        if session is None or not getattr(session, "accessed", False):
+            return False
+        return session.modified or settings.SESSION_SAVE_EVERY_REQUEST
+
+
+class MessageMiddleware(AsyncNativeHooks, messages_middleware.MessageMiddleware):
+    """Django's ``MessageMiddleware``; storing used messages is done in a thread."""
+
+    def response_hook_blocks(self, request: HttpRequest) -> bool:
+        """Return whether messages were read or added (they may go to the session)."""
+        storage = get_messages(request)
+        return bool(
+            getattr(storage, "used", True) or getattr(storage, "added_new", True)
+        )
+
+
+class CsrfViewMiddleware(AsyncNativeHooks, csrf.CsrfViewMiddleware):
+    """Django's ``CsrfViewMiddleware``; with ``CSRF_USE_SESSIONS`` in a thread."""
+
+    def request_hook_blocks(self, request: HttpRequest) -> bool:
+        """Return whether the token lives in the session (a database read)."""
+        return settings.CSRF_USE_SESSIONS
+
+    def view_hook_blocks(self, request: HttpRequest) -> bool:
+        """Return whether the token lives in the session (a database read)."""
+        return settings.CSRF_USE_SESSIONS
+
+    def response_hook_blocks(self, request: HttpRequest) -> bool:
+        """Return whether the token lives in the session (a database read)."""
+        return settings.CSRF_USE_SESSIONS
+
+
+_NOT_STATIC = HttpResponseBase(status=404)
+
+
+def _not_static(request: HttpRequest) -> HttpResponseBase:
+    return _NOT_STATIC
+
+
+class WhiteNoiseMiddleware(whitenoise_middleware.WhiteNoiseMiddleware):
+    """whitenoise's middleware (static files), also async-capable.
+
+    whitenoise declares no async support, so Django would run it, and the
+    rest of the chain, through a thread. Under ASGI it is given a
+    ``get_response`` that returns a marker: when whitenoise passes the
+    request on (not a static file), the real async chain is awaited.
+    """
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:  # noqa: D107
+        self.on_event_loop = iscoroutinefunction(get_response)
+        if not self.on_event_loop:
+            super().__init__(get_response)
+            return
+        super().__init__(_not_static)
+        self.async_get_response = get_response
+        markcoroutinefunction(self)
+
+    def __call__(self, request: HttpRequest) -> Any:
+        """Serve a static file, or pass the request on (awaited under ASGI)."""
+        if not self.on_event_loop:
+            return super().__call__(request)
+        return self.respond_async(request)
+
+    async def respond_async(self, request: HttpRequest) -> HttpResponseBase:
+        """Serve a static file, else await the rest of the chain."""
+        response = super().__call__(request)
+        if response is _NOT_STATIC:
+            response = await self.async_get_response(request)
+        return response
