@@ -13,6 +13,7 @@ errors raised here name the provider and the variable, never a value.
 import json
 import logging
 import os
+import re
 import threading
 from typing import Any
 
@@ -26,6 +27,8 @@ from project.secrets import TTLSecret
 logger = logging.getLogger(__name__)
 
 JSON_KEY_FIELDS = ("api_key", "apiKey", "API_KEY", "key")
+# A key goes into a header: a line break in it would end the header early.
+_UNSAFE_KEY = re.compile(r"[\x00-\x1f\x7f]")
 
 _lock = threading.Lock()
 _secrets: dict[str, TTLSecret] = {}
@@ -133,7 +136,7 @@ def get_provider_key(provider_name: str) -> str:
     """
     secret_id = _secret_id(provider_name)
     if secret_id:
-        return _key_from_secret(provider_name, secret_id)
+        return _usable(provider_name, _key_from_secret(provider_name, secret_id))
     key = os.environ.get(_prefix(provider_name) + "API_KEY", "").strip()
     if not key:
         logger.error(
@@ -143,6 +146,21 @@ def get_provider_key(provider_name: str) -> str:
             _prefix(provider_name),
         )
         raise ProviderKeyMissing(provider_name)
+    return _usable(provider_name, key)
+
+
+def key_problem(key: str) -> str | None:
+    """Return why ``key`` cannot be sent in a header, or None."""
+    if _UNSAFE_KEY.search(key):
+        return "holds a line break or another control character"
+    return None
+
+
+def _usable(provider: str, key: str) -> str:
+    problem = key_problem(key)
+    if problem:
+        logger.error("AI key of provider %s %s: refused", provider, problem)
+        raise ProviderKeyMissing(provider)
     return key
 
 

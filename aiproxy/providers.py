@@ -2,7 +2,7 @@
 
 Adding a provider kind is one adapter module plus one line in ``ADAPTERS``.
 Adapters are imported lazily (a kind whose SDK is missing breaks only itself)
-and built once per event loop: a pooled ``httpx.AsyncClient`` belongs to the
+and built once per event loop: an adapter's ``aiohttp`` session belongs to the
 loop it was opened on.
 """
 
@@ -13,6 +13,7 @@ import weakref
 from typing import Any
 
 from django.conf import settings
+from django.core import checks
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
@@ -62,6 +63,7 @@ def provider_config(name: str) -> ProviderConfig:
         base_url=raw.get("base_url", ""),
         connect_timeout=float(raw.get("connect_timeout", 5.0)),
         read_timeout=float(raw.get("read_timeout", 60.0)),
+        total_timeout=float(raw.get("total_timeout", 600.0)),
         max_retries=int(raw.get("max_retries", 1)),
         api_key_secret=raw.get("api_key_secret", ""),
         options=dict(raw.get("options") or {}),
@@ -107,3 +109,58 @@ def cache_clear() -> None:
 def _on_setting_changed(*, setting: str, **kwargs: Any) -> None:
     if setting.startswith("AI_"):
         cache_clear()
+
+
+HTTP_KINDS = ("openai", "anthropic")
+
+
+@checks.register("aiproxy")
+def check_providers(
+    app_configs: Any = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
+    """Report provider settings that cannot work, naming variables, not values.
+
+    A key or header with a line break, a base URL that is not http(s) and an
+    unreadable CA bundle are errors; a proxy the upstream client cannot use
+    (SOCKS, ``https://``) is a warning: start-up goes on and that provider
+    answers 503 ``ai_not_configured``.
+    """
+    from yarl import URL
+
+    from aiproxy.adapters.anthropic import DEFAULT_BASE_URL
+    from aiproxy.adapters.upstream import configuration_problem, env_prefix, proxy_for
+    from aiproxy.keys import key_problem
+
+    messages: list[checks.CheckMessage] = []
+    for name, raw in settings.AI_PROVIDERS.items():
+        prefix = env_prefix(name)
+        key = os.environ.get(prefix + "API_KEY", "").strip()
+        problem = key_problem(key) if key else None
+        if problem:
+            messages.append(
+                checks.Error(f"{prefix}API_KEY {problem}.", id="aiproxy.E001")
+            )
+        kind = raw.get("kind", name)
+        default = DEFAULT_BASE_URL if kind == "anthropic" else ""
+        base_url = raw.get("base_url") or default
+        if kind not in HTTP_KINDS or not base_url:
+            continue
+        problem = configuration_problem(
+            provider=name,
+            base_url=base_url,
+            headers={},
+            ca_bundle=str((raw.get("options") or {}).get("ca_bundle") or ""),
+            check_proxy=False,
+        )
+        if problem:
+            messages.append(checks.Error(problem + ".", id="aiproxy.E002"))
+            continue
+        _, problem = proxy_for(URL(base_url))
+        if problem:
+            messages.append(
+                checks.Warning(
+                    problem + f"; provider {name} answers 503 until it is fixed.",
+                    id="aiproxy.W001",
+                )
+            )
+    return messages

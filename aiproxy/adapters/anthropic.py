@@ -12,14 +12,17 @@ Translation, OpenAI-shaped in and out:
   ``refusal`` → ``content_filter``.
 - usage: prompt tokens are ``input_tokens`` plus cache reads and writes.
 
-One ``httpx.AsyncClient`` per adapter instance pools connections (the
-registry builds one instance per event loop). Connect and read timeouts come
-from the provider's config; a timeout raises ``UpstreamTimeout``, any other
-failure ``UpstreamError`` with a sanitised message. A failure is retried once
+One ``aiproxy.adapters.upstream.UpstreamClient`` per adapter instance (the
+registry builds one instance per event loop): aiohttp, one connection per
+exchange, size caps, and server-sent events split as the specification says
+(``\r\n``, ``\n`` or ``\r`` only, so U+2028 in a text delta is kept).
+Connect, read and total timeouts come from the provider's config; a timeout
+raises ``UpstreamTimeout``, any other failure ``UpstreamError`` with a
+sanitised message. A failure is retried once
 (``max_retries``) only while nothing has been yielded and only when a retry
 cannot double-bill: refused or timed-out connections, 429, 5xx and 529
 ("overloaded"), never a read timeout of a request the upstream already holds.
-Closing the stream early closes the HTTP response, which cancels the request
+Closing the stream early closes the connection, which cancels the request
 upstream.
 """
 
@@ -30,8 +33,6 @@ from collections.abc import AsyncIterator
 from contextlib import aclosing
 from typing import Any
 
-import httpx
-
 from aiproxy.adapters.base import (
     ChatRequest,
     ChatResult,
@@ -41,6 +42,17 @@ from aiproxy.adapters.base import (
     Usage,
 )
 from aiproxy.adapters.openai_compat import sanitise
+from aiproxy.adapters.upstream import (
+    AnswerTooLarge,
+    ConnectError,
+    ConnectTimeout,
+    DeadlineExceeded,
+    ReadTimeout,
+    TLSError,
+    TransportError,
+    UpstreamClient,
+    UpstreamResponse,
+)
 from aiproxy.keys import ProviderKeyMissing
 
 logger = logging.getLogger(__name__)
@@ -158,20 +170,15 @@ class AnthropicProvider:
         self._version = str(options.get("anthropic_version") or DEFAULT_VERSION)
         self._max_retries = max(0, int(getattr(config, "max_retries", 1)))
         self._retry_backoff = float(options.get("retry_backoff", 0.2))
-        connect = float(config.connect_timeout)
-        read = float(config.read_timeout)
-        self._client = httpx.AsyncClient(
-            base_url=(config.base_url or DEFAULT_BASE_URL).rstrip("/"),
-            timeout=httpx.Timeout(connect=connect, read=read, write=read, pool=connect),
-            limits=httpx.Limits(
-                max_connections=int(options.get("max_connections", 1000)),
-                max_keepalive_connections=int(options.get("max_keepalive", 100)),
-            ),
-            headers={
-                "anthropic-version": self._version,
-                "content-type": "application/json",
-                "accept": "application/json",
-            },
+        self._client = UpstreamClient(
+            provider=self.name,
+            base_url=config.base_url or DEFAULT_BASE_URL,
+            headers={"anthropic-version": self._version, "accept": "application/json"},
+            connect_timeout=float(config.connect_timeout),
+            read_timeout=float(config.read_timeout),
+            total_timeout=float(getattr(config, "total_timeout", 600.0)),
+            max_connections=int(options.get("max_connections") or 1000),
+            ca_bundle=str(options.get("ca_bundle") or ""),
         )
 
     async def aclose(self) -> None:
@@ -201,36 +208,42 @@ class AnthropicProvider:
         logger.warning("upstream %s answered %s: %s", self.name, status, text)
         return UpstreamError(text, status=status)
 
-    def _transport_error(self, exc: Exception, key: str) -> UpstreamError:
-        if isinstance(exc, httpx.TimeoutException):
-            what = "connect" if isinstance(exc, httpx.ConnectTimeout) else "read"
+    def _transport_error(self, exc: TransportError, key: str) -> UpstreamError:
+        if isinstance(exc, ConnectTimeout | ReadTimeout):
+            what = "read"
+            if isinstance(exc, ConnectTimeout):
+                what = "connect"
+            elif isinstance(exc, DeadlineExceeded):
+                what = "total"
             logger.warning("upstream %s %s timeout", self.name, what)
             return UpstreamTimeout(f"{self.name}: {what} timeout")
+        if isinstance(exc, AnswerTooLarge):
+            logger.warning("upstream %s answer too large", self.name)
+            return UpstreamError(f"{self.name}: answer too large")
         logger.warning("upstream %s unreachable (%s)", self.name, type(exc).__name__)
         return UpstreamError(
             sanitise(f"{self.name}: connection failed ({type(exc).__name__})")
         )
 
-    async def _open(self, body: dict[str, Any], key: str) -> httpx.Response:
+    async def _open(self, body: dict[str, Any], key: str) -> UpstreamResponse:
         """Send the request; return a 2xx response whose body is not read yet."""
-        request = self._client.build_request(
-            "POST", "/v1/messages", json=body, headers={"x-api-key": key}
-        )
+        data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
         try:
-            response = await self._client.send(request, stream=True)
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            response = await self._client.post(
+                "/v1/messages", body=data, headers={"x-api-key": key}
+            )
+        except TLSError as exc:
+            raise self._transport_error(exc, key) from None
+        except (ConnectError, ConnectTimeout) as exc:
             raise _Retry(self._transport_error(exc, key)) from None
-        except (httpx.TimeoutException, httpx.TransportError) as exc:
+        except TransportError as exc:
             raise self._transport_error(exc, key) from None
         if response.status_code < 400:
             return response
         try:
-            await response.aread()
-            payload = response.json()
-        except (httpx.HTTPError, ValueError):
+            payload = json.loads(await response.read())
+        except (TransportError, ValueError):
             payload = None
-        finally:
-            await response.aclose()
         error = self._error(response.status_code, payload, key)
         if response.status_code in RETRYABLE_STATUSES:
             raise _Retry(error)
@@ -253,14 +266,11 @@ class AnthropicProvider:
                 error = retry.error
                 continue
             try:
-                await response.aread()
-                data = response.json()
-            except (httpx.TimeoutException, httpx.TransportError) as exc:
+                data = json.loads(await response.read())
+            except TransportError as exc:
                 raise self._transport_error(exc, key) from None
             except ValueError:
                 raise UpstreamError(f"{self.name}: malformed answer") from None
-            finally:
-                await response.aclose()
             return self._result(data, key)
         assert error is not None  # noqa: S101 - the loop ran at least once
         raise error
@@ -303,12 +313,12 @@ class AnthropicProvider:
                     raise retry.error from None
                 error = retry.error
             finally:
-                await response.aclose()
+                response.close()
         assert error is not None  # noqa: S101 - the loop ran at least once
         raise error
 
     async def _deltas(
-        self, response: httpx.Response, key: str
+        self, response: UpstreamResponse, key: str
     ) -> AsyncIterator[StreamDelta]:
         prompt_usage: dict[str, Any] = {}
         output_tokens = 0
@@ -343,25 +353,17 @@ class AnthropicProvider:
                     if error.status in RETRYABLE_STATUSES:
                         raise _Retry(error)
                     raise error
-        except (httpx.TimeoutException, httpx.TransportError) as exc:
+        except TransportError as exc:
             raise self._transport_error(exc, key) from None
         raise UpstreamError(f"{self.name}: the stream ended early")
 
 
-async def _sse_data(response: httpx.Response) -> AsyncIterator[dict[str, Any]]:
+async def _sse_data(response: UpstreamResponse) -> AsyncIterator[dict[str, Any]]:
     """Yield the JSON ``data`` of each server-sent event of ``response``."""
-    lines: list[str] = []
-    async for line in response.aiter_lines():
-        if line:
-            if line.startswith("data:"):
-                lines.append(line[5:].lstrip())
+    async for event in response.events():
+        try:
+            data = json.loads(event.data)
+        except ValueError:
             continue
-        if lines:
-            text = "\n".join(lines)
-            lines = []
-            try:
-                data = json.loads(text)
-            except ValueError:
-                continue
-            if isinstance(data, dict):
-                yield data
+        if isinstance(data, dict):
+            yield data

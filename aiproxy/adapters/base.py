@@ -78,14 +78,16 @@ class ProviderConfig:
     ``kind`` the adapter ("openai", "anthropic", "bedrock", "mock"). The key is
     never stored here: ``api_key()`` returns the current one (Secrets Manager
     with a TTL, else the environment), so a rotated key is used without a
-    restart. ``options`` holds adapter-specific settings (``region``...).
+    restart. ``options`` holds adapter-specific settings (``region``,
+    ``ca_bundle``, ``max_connections``...).
     """
 
     name: str
     kind: str
     base_url: str = ""
     connect_timeout: float = 5.0
-    read_timeout: float = 60.0
+    read_timeout: float = 60.0  # the longest silence while reading
+    total_timeout: float = 600.0  # the whole exchange, stream included; 0 = none
     max_retries: int = 1  # only before the first byte of an answer
     api_key_secret: str = ""  # Secrets Manager ARN or name; "" = env var only
     options: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)

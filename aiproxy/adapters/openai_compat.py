@@ -1,12 +1,14 @@
 """Any OpenAI-compatible chat-completions upstream (OpenAI, vLLM, Groq...).
 
-One pooled upstream client per adapter instance (the registry builds one per
-event loop): the lean HTTP client of ``aiproxy.adapters.transport``, or
-``httpx`` behind a proxy. Connect and read timeouts come from the provider's
-config and end as ``UpstreamTimeout``; refused connections and 4xx/5xx as
-``UpstreamError`` carrying a sanitised message. A failure is retried once,
-and only while nothing of the answer was received. Closing the stream early
-closes the upstream connection, which cancels the upstream request.
+One upstream client per adapter instance (the registry builds one per event
+loop): ``aiproxy.adapters.upstream`` (aiohttp, one connection per exchange,
+size caps, server-sent events split as the specification says). Connect,
+read and total timeouts come from the provider's config and end as
+``UpstreamTimeout``; refused connections and 4xx/5xx as ``UpstreamError``
+carrying a sanitised message. A failure is retried once, and only while
+nothing of the answer was received and the request may not have reached the
+upstream. Closing the stream early closes the upstream connection, which
+cancels the upstream request.
 """
 
 import json
@@ -15,8 +17,6 @@ import re
 from collections.abc import AsyncIterator
 from contextlib import aclosing
 from typing import Any
-
-import httpx
 
 from aiproxy.adapters.base import (
     ChatRequest,
@@ -28,7 +28,18 @@ from aiproxy.adapters.base import (
     UpstreamTimeout,
     Usage,
 )
-from aiproxy.adapters.transport import UpstreamResponse, upstream_client
+from aiproxy.adapters.upstream import (
+    AnswerTooLarge,
+    ConnectError,
+    ConnectTimeout,
+    DeadlineExceeded,
+    ProtocolError,
+    ReadTimeout,
+    TLSError,
+    TransportError,
+    UpstreamClient,
+    UpstreamResponse,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -77,21 +88,15 @@ class OpenAICompatProvider:
             raise ProviderNotConfigured(config.name)
         self.name = config.name
         self.config = config
-        max_connections = int(config.options.get("max_connections", 2000))
-        limits = httpx.Limits(
-            max_connections=max_connections,
-            max_keepalive_connections=min(max_connections, 200),
-        )
-        self.client = upstream_client(
-            config.base_url,
-            timeout=httpx.Timeout(
-                connect=config.connect_timeout,
-                read=config.read_timeout,
-                write=config.read_timeout,
-                pool=config.connect_timeout,
-            ),
-            limits=limits,
+        self.client = UpstreamClient(
+            provider=config.name,
+            base_url=config.base_url,
             headers={"Accept": "application/json"},
+            connect_timeout=config.connect_timeout,
+            read_timeout=config.read_timeout,
+            total_timeout=config.total_timeout,
+            max_connections=int(config.options.get("max_connections") or 1000),
+            ca_bundle=str(config.options.get("ca_bundle") or ""),
         )
 
     # -- request shaping -------------------------------------------------------
@@ -128,18 +133,26 @@ class OpenAICompatProvider:
             return _Retryable(error)
         return error
 
-    def _transport_error(self, exc: httpx.HTTPError) -> Any:
+    def _transport_error(self, exc: TransportError) -> Any:
         """Map a transport failure; retry only if the request never got through.
 
         A read timeout or a dropped response may come after the upstream
         started (and billed) a generation, so it is not retried.
         """
-        if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout):
+        if isinstance(exc, ConnectTimeout):
             return _Retryable(UpstreamTimeout("Upstream connect timed out."))
-        if isinstance(exc, httpx.TimeoutException):
+        if isinstance(exc, DeadlineExceeded):
+            return UpstreamTimeout("Upstream did not finish before the deadline.")
+        if isinstance(exc, ReadTimeout):
             return UpstreamTimeout("Upstream read timed out.")
-        if isinstance(exc, httpx.ConnectError):
+        if isinstance(exc, TLSError):
+            return UpstreamError("Upstream TLS certificate not trusted.")
+        if isinstance(exc, ConnectError):
             return _Retryable(UpstreamError("Upstream could not be reached."))
+        if isinstance(exc, AnswerTooLarge):
+            return UpstreamError("Upstream answer too large.")
+        if isinstance(exc, ProtocolError):
+            return UpstreamError(exc.message)
         return UpstreamError("Upstream connection failed.")
 
     # -- the two calls ---------------------------------------------------------
@@ -164,8 +177,8 @@ class OpenAICompatProvider:
                 body=self._body(request, stream=False),
                 headers=headers,
             )
-            content = await response.aread()
-        except httpx.HTTPError as exc:
+            content = await response.read()
+        except TransportError as exc:
             raise self._transport_error(exc) from None
         if response.status_code >= 400:
             raise self._status_error(response, content, key)
@@ -217,12 +230,10 @@ class OpenAICompatProvider:
             )
             async with response:
                 if response.status_code >= 400:
-                    raise self._status_error(response, await response.aread(), key)
-                async for line in response.aiter_lines():
-                    if not line.startswith("data:"):
-                        continue
-                    payload = line[5:].strip()
-                    if payload == "[DONE]":
+                    raise self._status_error(response, await response.read(), key)
+                async for event in response.events():
+                    payload = event.data
+                    if payload.strip() == "[DONE]":
                         done = True
                         break
                     try:
@@ -248,7 +259,7 @@ class OpenAICompatProvider:
                         if content:
                             started = True
                             yield StreamDelta(content=content)
-        except httpx.HTTPError as exc:
+        except TransportError as exc:
             error = self._transport_error(exc)
             if isinstance(error, _Retryable) and started:
                 error = error.error

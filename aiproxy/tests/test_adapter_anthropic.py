@@ -180,19 +180,21 @@ def test_stream_max_tokens_reports_length(anthropic_upstream):
     assert deltas[-1].usage.completion_tokens == 2
 
 
-def test_complete_reuses_pooled_connection(anthropic_upstream):
-    """Several calls on one adapter share its connection pool."""
+def test_complete_each_call_on_its_own_connection(anthropic_upstream):
+    """Several calls on one adapter never share a connection."""
     provider = make_provider(anthropic_upstream)
 
     async def run():
         try:
             for _ in range(3):
                 await provider.complete(make_request())
-            return len(provider._client._transport._pool.connections)
         finally:
             await provider.aclose()
 
-    assert asyncio.run(run()) == 1
+    asyncio.run(run())
+    assert [r["headers"]["connection"] for r in anthropic_upstream.requests] == [
+        "close"
+    ] * 3
 
 
 def test_complete_auth_error_is_not_retried(anthropic_upstream):
@@ -362,3 +364,14 @@ def test_stream_closed_by_consumer_cancels_upstream(anthropic_upstream):
     assert error is None
     assert anthropic_upstream.cancelled.wait(5)
     assert not anthropic_upstream.finished.is_set()
+
+
+def test_stream_keeps_unicode_line_separators(anthropic_upstream):
+    """Text deltas holding U+2028, U+2029 or U+0085 arrive whole, none dropped."""
+    anthropic_upstream.reply = "one\u2028two three\u2029four five\u0085six"
+
+    deltas, error = collect(make_provider(anthropic_upstream), make_request())
+
+    assert error is None
+    assert "".join(d.content for d in deltas) == anthropic_upstream.reply
+    assert "\u2028two" in [d.content for d in deltas]

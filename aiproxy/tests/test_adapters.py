@@ -174,8 +174,8 @@ def test_openai_stream_cut_after_bytes_not_retried(openai_upstream):
     assert len(openai_upstream.requests) == 1
 
 
-def test_openai_requests_reuse_one_kept_alive_connection(openai_upstream):
-    """Sequential calls share one kept-alive upstream connection."""
+def test_openai_requests_each_on_its_own_connection(openai_upstream):
+    """No connection carries two exchanges: nothing of one reaches the next."""
 
     async def run():
         provider = providers.provider_get("fake")
@@ -185,7 +185,8 @@ def test_openai_requests_reuse_one_kept_alive_connection(openai_upstream):
     asyncio.run(run())
     peers = {request["peer"] for request in openai_upstream.requests}
     assert len(openai_upstream.requests) == 3
-    assert len(peers) == 1
+    assert len(peers) == 3
+    assert {r["headers"]["Connection"] for r in openai_upstream.requests} == {"close"}
 
 
 def test_openai_connection_closed_by_upstream_not_reused(openai_upstream):

@@ -306,7 +306,9 @@ AI_KEY_CACHE_TTL = env.float("AI_KEY_CACHE_TTL", default=300.0)
 # AI_PROVIDERS names the configured provider instances; each one reads
 # AI_<NAME>_KIND (adapter: openai, anthropic, bedrock, mock; default: the name,
 # else openai), AI_<NAME>_BASE_URL, AI_<NAME>_API_KEY_SECRET (Secrets Manager),
-# AI_<NAME>_API_KEY (env fallback, read by aiproxy.keys), timeouts and region.
+# AI_<NAME>_API_KEY (env fallback, read by aiproxy.keys), timeouts, region, and
+# for the HTTP kinds AI_<NAME>_CA_BUNDLE (PEM file trusted instead of the
+# default store) and AI_<NAME>_MAX_CONNECTIONS (upstream requests at once).
 AI_PROVIDER_NAMES = env.list("AI_PROVIDERS", default=["mock"])
 
 
@@ -319,15 +321,23 @@ def _ai_provider(name: str) -> dict:
         "api_key_secret": env.str(prefix + "API_KEY_SECRET", default=""),
         "connect_timeout": env.float(prefix + "CONNECT_TIMEOUT", default=5.0),
         "read_timeout": env.float(prefix + "READ_TIMEOUT", default=60.0),
+        "total_timeout": env.float(prefix + "TOTAL_TIMEOUT", default=600.0),
         "max_retries": env.int(prefix + "MAX_RETRIES", default=1),
         "options": {
             "region": env.str(prefix + "REGION", default=""),
             "chunk_delay": env.float(prefix + "CHUNK_DELAY", default=0.01),
+            "ca_bundle": env.str(prefix + "CA_BUNDLE", default=""),
+            "max_connections": env.int(prefix + "MAX_CONNECTIONS", default=1000),
         },
     }
 
 
 AI_PROVIDERS = {name: _ai_provider(name) for name in AI_PROVIDER_NAMES}
+# Bytes an upstream answer may hold, decoded (aiproxy.adapters.upstream);
+# past it the call fails with 502 upstream_error.
+AI_UPSTREAM_MAX_RESPONSE_BYTES = env.int(
+    "AI_UPSTREAM_MAX_RESPONSE_BYTES", default=32 * 1024 * 1024
+)
 AI_DEFAULT_MODEL = env.str("AI_DEFAULT_MODEL", default="quire-mock")
 AI_TOKENS_PER_MONTH = env.int("AI_TOKENS_PER_MONTH", default=1_000_000)
 AI_REQUESTS_PER_MINUTE = env.int("AI_REQUESTS_PER_MINUTE", default=60)

@@ -138,7 +138,7 @@ def _make_handler(fake: AnthropicUpstream) -> type[BaseHTTPRequestHandler]:
             """Stay quiet: tests capture logs and search them."""
 
         def _json(self, status: int, payload: dict[str, Any]) -> None:
-            data = json.dumps(payload).encode()
+            data = json.dumps(payload, ensure_ascii=False).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
@@ -223,7 +223,9 @@ def _make_handler(fake: AnthropicUpstream) -> type[BaseHTTPRequestHandler]:
             fake.finished.set()
 
         def _event(self, name: str, data: dict[str, Any]) -> None:
-            payload = f"event: {name}\ndata: {json.dumps(data)}\n\n".encode()
+            # Unescaped UTF-8, as the real API sends: U+2028 stays one byte run.
+            text = json.dumps(data, ensure_ascii=False)
+            payload = f"event: {name}\ndata: {text}\n\n".encode()
             self.wfile.write(f"{len(payload):x}\r\n".encode() + payload + b"\r\n")
             self.wfile.flush()
 

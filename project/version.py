@@ -1,0 +1,3 @@
+"""The version of Quire (``pyproject.toml`` holds the same; a test compares)."""
+
+VERSION = "0.1.0"
