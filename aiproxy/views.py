@@ -46,6 +46,7 @@ from aiproxy.services import (
 from aiproxy.wire import ChatParams, chat_params_parse
 from documents.selectors import document_get_for_user
 from project.exceptions import ApplicationError, NotFound, api_exception_handler
+from project.parsers import NESTED_TOO_DEEPLY
 
 # -- helpers of the async views ------------------------------------------------
 
@@ -109,6 +110,8 @@ def _json_body(request: HttpRequest) -> Any:
         raise ApplicationError(
             str(_("The request body is not valid JSON.")), code="parse_error"
         ) from None
+    except RecursionError:  # nested deeper than the interpreter's limit
+        raise ApplicationError(str(NESTED_TOO_DEEPLY), code="parse_error") from None
 
 
 async def _sse(

@@ -1,8 +1,12 @@
-"""Request parsers with a size limit.
+"""Request parsers with a size limit and a nesting limit.
 
 DRF's JSON parser reads the request stream directly, which bypasses Django's
 ``DATA_UPLOAD_MAX_MEMORY_SIZE`` check (only ``request.body`` and form parsing
 enforce it). This parser applies the same limit and answers 413 ``too_large``.
+
+JSON nested deeper than the interpreter's recursion limit (about 1,000
+levels, a 2 KB body) makes ``json`` raise ``RecursionError``, which DRF does
+not catch (a 500): it is a 400 ``parse_error`` here, like any malformed body.
 """
 
 import io
@@ -12,7 +16,7 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from rest_framework import parsers, status
-from rest_framework.exceptions import APIException
+from rest_framework.exceptions import APIException, ParseError
 
 
 class RequestTooLarge(APIException):
@@ -21,6 +25,9 @@ class RequestTooLarge(APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_detail = _("Request body is too large.")
     default_code = "too_large"
+
+
+NESTED_TOO_DEEPLY = _("JSON parse error - nested too deeply.")
 
 
 class JSONParser(parsers.JSONParser):
@@ -32,7 +39,19 @@ class JSONParser(parsers.JSONParser):
         media_type: str | None = None,
         parser_context: dict[str, Any] | None = None,
     ) -> Any:
-        """Check the declared and the actual size, then parse as usual."""
+        """Parse as below; JSON nested too deeply is a 400 ``parse_error``."""
+        try:
+            return self.parse_bounded(stream, media_type, parser_context)
+        except RecursionError:
+            raise ParseError(NESTED_TOO_DEEPLY) from None
+
+    def parse_bounded(
+        self,
+        stream: Any,
+        media_type: str | None = None,
+        parser_context: dict[str, Any] | None = None,
+    ) -> Any:
+        """Check the declared and the actual size, then parse as DRF does."""
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         if limit is not None and stream is not None:
             request = (parser_context or {}).get("request")
