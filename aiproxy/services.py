@@ -80,7 +80,6 @@ _background: set[asyncio.Task] = set()
 
 _db_pool: ThreadPoolExecutor | None = None
 _db_pool_lock = threading.Lock()
-_db_thread = threading.local()
 
 
 def _db_executor() -> ThreadPoolExecutor:
@@ -99,33 +98,11 @@ def _db_executor() -> ThreadPoolExecutor:
     return _db_pool
 
 
-def _relaxed_session() -> None:
-    """Let this database thread's commits return before the WAL is flushed.
-
-    The AI server's database threads write bookkeeping: quota counters, the
-    ledger, ``last_seen_at`` (and, on a user's very first request, their
-    row, which the next sign-in re-creates). A crash may lose the last
-    fraction of a second of those writes, never their consistency; it saves
-    a disk flush (on RDS Multi-AZ, a standby's acknowledgement) per commit,
-    two per AI request. Set once per connection, so the hot statements can
-    be prepared (a ``SET LOCAL`` would need its own round trip).
-    """
-    db = connections[DEFAULT_DB_ALIAS]
-    if db.vendor != "postgresql":
-        return
-    db.ensure_connection()
-    if getattr(_db_thread, "relaxed", None) is not db.connection:
-        with db.cursor() as cursor:
-            cursor.execute("SET synchronous_commit TO OFF")
-        _db_thread.relaxed = db.connection
-
-
 def _call_checked(fn: Callable[..., T], kwargs: dict[str, Any]) -> T:
     # A hop is handled like a request: broken or expired connections go;
     # one that served the previous hop within a second skips the health
     # query (project/postgresql).
     close_old_connections()
-    _relaxed_session()
     return fn(**kwargs)
 
 
@@ -210,8 +187,8 @@ def _counter_take(
 # row, in one round trip and one transaction. ``ON CONFLICT DO UPDATE ...
 # WHERE`` re-checks the condition on the locked, latest row version, so
 # concurrent requests cannot overspend. A prepared statement (planned once
-# per connection); its commit is relaxed by the AI server's database threads
-# (``_relaxed_session``). PostgreSQL draws the new rows' ids (a random
+# per connection), committed durably like the ledger it writes (no
+# ``synchronous_commit = off``: a crash must not lose a charge). PostgreSQL draws the new rows' ids (a random
 # UUID, as ``uuid4``): two ``os.urandom`` calls less per request, each a
 # point where a database thread gives up the GIL and must win it back.
 _RESERVE_SQL = """
