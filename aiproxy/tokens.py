@@ -2,19 +2,23 @@
 
 The count uses the ``cl100k_base`` byte-pair encoding from ``bpe-openai``,
 whose vocabulary ships inside the wheel (``tiktoken`` downloads its data at
-first use, which a sealed network forbids). Other providers' tokenizers
-differ by some percent, so the count gets a 10% margin; the reservation is
-settled to the provider's own figures afterwards anyway.
+first use, which a sealed network forbids; checked with pip: its wheel has
+no encoding file). Other providers' tokenizers differ by some percent, so
+the count gets a 10% margin; the reservation is settled to the provider's
+own figures afterwards anyway.
 
-Only the package's Rust tokenizer is loaded (see :func:`_tokenizer`).
+Only the package's public API is used (``bpe_openai.get_encoding``). Its
+import builds Python tables of every vocabulary it ships (about 90 MB and
+over a second per process), so the ASGI entry loads it at start-up
+(:func:`warm`) rather than on a worker's first AI request.
 """
 
 import functools
-import importlib.machinery
-import importlib.util
 import math
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import bpe_openai
 
 # Per-message framing of the chat format (role, separators), as OpenAI counts it.
 TOKENS_PER_MESSAGE = 4
@@ -23,46 +27,29 @@ MARGIN = 1.10
 
 
 @functools.cache
-def _tokenizer() -> Any:
-    """Return the Rust ``cl100k_base`` tokenizer of ``bpe-openai``.
+def _encoding() -> "bpe_openai.Encoding":
+    """Return the ``cl100k_base`` encoding (loaded once per process).
 
-    ``import bpe_openai`` builds, for its tiktoken-compatible wrapper, Python
-    dictionaries of every vocabulary it ships (cl100k, o200k, voyage3):
-    about 70 MB and half a second per process, on the first AI request. The
-    count needs none of it, so the package's compiled module is loaded on
-    its own (its ``count`` equals ``len(encode())``, and it counts special
-    tokens such as ``<|endoftext|>`` as the plain text they are in a prompt,
-    where the wrapper raised).
+    Imported here, not at the top: the API workers import this module (the
+    URL configuration reaches it) but never count a prompt.
     """
-    spec = importlib.util.find_spec("bpe_openai")
-    if spec is None or not spec.submodule_search_locations:
-        raise ImportError("bpe-openai is not installed")
-    folder = Path(next(iter(spec.submodule_search_locations)))
-    suffixes = tuple(importlib.machinery.EXTENSION_SUFFIXES)
-    path = next(
-        (
-            str(found)
-            for found in folder.glob("_bindings*")
-            if found.name.endswith(suffixes)
-        ),
-        None,
-    )
-    if path is None:
-        raise ImportError("bpe-openai has no compiled tokenizer")
-    name = "bpe_openai._bindings"
-    loader = importlib.machinery.ExtensionFileLoader(name, path)
-    module = importlib.util.module_from_spec(
-        importlib.util.spec_from_loader(name, loader)
-    )
-    loader.exec_module(module)
-    return module.tokenizer_for_encoding("cl100k_base")
+    import bpe_openai  # noqa: PLC0415 - heavy, and only the AI routes need it
+
+    return bpe_openai.get_encoding("cl100k_base")
+
+
+def warm() -> None:
+    """Load the encoding now (process start-up), not on the first request."""
+    _encoding()
 
 
 def text_tokens(text: str) -> int:
     """Return the number of ``cl100k_base`` tokens in ``text``."""
     if not text:
         return 0
-    return _tokenizer().count(text)
+    # ``encode_ordinary``: a special token such as ``<|endoftext|>`` quoted
+    # in a prompt is text to count, not a marker to refuse.
+    return len(_encoding().encode_ordinary(text))
 
 
 def message_text(content: Any) -> str:
@@ -100,4 +87,4 @@ def prompt_tokens(messages: list[dict[str, Any]]) -> int:
 
 def cache_clear() -> None:
     """Forget the loaded encoding (tests)."""
-    _tokenizer.cache_clear()
+    _encoding.cache_clear()

@@ -13,8 +13,10 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings.local")
 application = get_asgi_application()
 
+from aiproxy import tokens  # noqa: E402 - needs Django set up
 from project.checks import refuse_unless_async_native  # noqa: E402 - needs Django
 from project.runtime import check_migrated  # noqa: E402 - needs Django set up
 
 refuse_unless_async_native()
 check_migrated()
+tokens.warm()  # the AI routes count prompts: load the encoding before serving
