@@ -839,7 +839,7 @@ def main() -> None:
         default=[],
         metavar="NAME=VALUE",
         help="a setting for Quire's server (repeatable), e.g. "
-        "AI_SETTLE_WINDOW_MS=0 to compare a setting's two values",
+        "AI_DB_THREADS=4 to compare a setting's two values",
     )
     parser.add_argument(
         "--client",

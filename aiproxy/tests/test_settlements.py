@@ -1,4 +1,4 @@
-"""Settlements gathered on a database thread (``aiproxy.services._Settlements``)."""
+"""Settlements gathered on a database thread (``aiproxy.services.settlement``)."""
 
 import asyncio
 import dataclasses
@@ -7,10 +7,9 @@ import datetime as dt
 import pytest
 from asgiref.sync import async_to_sync
 
-from aiproxy import services
 from aiproxy.adapters.base import Usage
 from aiproxy.models import QuotaCounter, UsageRecord
-from aiproxy.services import quota_reserve
+from aiproxy.services import quota_reserve, settlement
 from aiproxy.tests.factories import AIModelFactory
 
 NOW = dt.datetime(2026, 11, 26, 10, 30, 15, tzinfo=dt.UTC)
@@ -20,7 +19,7 @@ def _settle_together(reservations) -> list:
     """Settle every reservation at once on one event loop; return the outcomes."""
 
     async def go() -> list:
-        queue = services._settlements_here()
+        queue = settlement.settlements_here()
         return await asyncio.gather(
             *(
                 queue.settle(reservation=r, status="ok", usage=Usage(5, 5))
@@ -36,13 +35,13 @@ def _settle_together(reservations) -> list:
 def batches(monkeypatch) -> list[int]:
     """Record the size of each settlement hop (the real work still runs)."""
     sizes: list[int] = []
-    real = services.quota_settle_many
+    real = settlement.quota_settle_many
 
     def recording(*, items):
         sizes.append(len(items))
         return real(items=items)
 
-    monkeypatch.setattr(services, "quota_settle_many", recording)
+    monkeypatch.setattr(settlement, "quota_settle_many", recording)
     return sizes
 
 
@@ -77,56 +76,3 @@ def test_settlement_failing_in_a_batch_leaves_the_others_settled(user, batches):
     assert outcomes[2:] == [True, True]
     assert batches == [4]
     assert set(UsageRecord.objects.values_list("status", flat=True)) == {"ok"}
-
-
-@pytest.mark.django_db
-def test_settlement_of_a_sent_answer_waits_to_share_a_hop(user, batches, settings):
-    """Sent answers queue for the window; one waited for takes them along."""
-    settings.AI_SETTLE_WINDOW_MS = 60_000  # longer than the test
-    model = AIModelFactory()
-    reservations = [
-        quota_reserve(user=user, model=model, tokens_needed=100, now=NOW)
-        for _ in range(3)
-    ]
-
-    async def go() -> list:
-        queue = services._settlements_here()
-        patient = [
-            asyncio.ensure_future(
-                queue.settle(
-                    patient=True, reservation=r, status="ok", usage=Usage(5, 5)
-                )
-            )
-            for r in reservations[:2]
-        ]
-        await asyncio.sleep(0.05)
-        waited_alone = [task.done() for task in patient]
-        waited_for = await queue.settle(
-            reservation=reservations[2], status="ok", usage=Usage(5, 5)
-        )
-        return [waited_alone, waited_for, *(await asyncio.gather(*patient))]
-
-    assert async_to_sync(go)() == [[False, False], True, True, True]
-    assert batches == [3]
-
-
-@pytest.mark.django_db
-def test_settlement_of_a_sent_answer_goes_when_the_window_ends(user, batches, settings):
-    """A lone sent answer is settled once the window has passed."""
-    settings.AI_SETTLE_WINDOW_MS = 20
-    reservation = quota_reserve(
-        user=user, model=AIModelFactory(), tokens_needed=100, now=NOW
-    )
-
-    async def go() -> bool:
-        queue = services._settlements_here()
-        return await asyncio.wait_for(
-            queue.settle(
-                patient=True, reservation=reservation, status="ok", usage=Usage(5, 5)
-            ),
-            timeout=5,
-        )
-
-    assert async_to_sync(go)() is True
-    assert batches == [1]
-    assert UsageRecord.objects.get().status == "ok"

@@ -356,9 +356,6 @@ AI_DB_THREAD_SENSITIVE = env.bool("AI_DB_THREAD_SENSITIVE", default=False)
 AI_DB_THREADS = env.int("AI_DB_THREADS", default=2)
 # Seconds a process remembers an enabled model (aiproxy.selectors); 0 = off.
 AI_MODEL_CACHE_SECONDS = env.int("AI_MODEL_CACHE_SECONDS", default=5)
-# Milliseconds an answer already sent may wait for others to settle with it in
-# one hop (aiproxy.services._Settlements); 0 = settle each at once.
-AI_SETTLE_WINDOW_MS = env.int("AI_SETTLE_WINDOW_MS", default=10)
 
 # --- Email ---------------------------------------------------------------------
 # Console locally; production.py defaults to Amazon SES through django-ses.
