@@ -1,8 +1,10 @@
-"""JSON log lines on stdout, request ids, and redaction of secrets.
+"""Log lines on stdout for machines and people, request ids, redaction of secrets.
 
-Every log record (Django's, gunicorn's, uvicorn's and ours) becomes one JSON
-object per line on stdout, which Fargate's awslogs driver ships to CloudWatch
-Logs unchanged, so Logs Insights can query the fields directly.
+Every log record (Django's, gunicorn's, uvicorn's and ours) becomes one line
+on stdout, formatted by structlog: one JSON object per line in production,
+which Fargate's awslogs driver ships to CloudWatch Logs unchanged so Logs
+Insights can query the fields directly; readable, coloured lines when a
+person runs ``make run`` at a terminal (``LOG_FORMAT``).
 
 This module is imported by ``gunicorn.conf.py`` before Django is set up, so
 nothing here touches Django settings at import time.
@@ -10,9 +12,9 @@ nothing here touches Django settings at import time.
 
 import contextvars
 import datetime as dt
-import json
 import logging
 import logging.config
+import os
 import re
 import sys
 import time
@@ -20,6 +22,8 @@ import traceback
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
+
+import structlog
 
 REDACTED = "[REDACTED]"
 
@@ -32,11 +36,12 @@ user_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 
 # Key names whose values never reach a log line, wherever they appear: as a
 # ``key=value`` pair, a JSON/Python mapping entry, or an ``extra`` field.
-_SENSITIVE_KEY = (
-    r"[A-Za-z0-9_-]*(?:password|passwd|pwd|secret|token|api[_-]?key|"
+_SENSITIVE_WORDS = (
+    r"password|passwd|pwd|secret|token|api[_-]?key|"
     r"access[_-]?key|private[_-]?key|authorization|cookie|session|prompt|"
-    r"signature|credential|code[_-]?verifier)[A-Za-z0-9_-]*"
+    r"signature|credential|code[_-]?verifier"
 )
+_SENSITIVE_KEY = rf"[A-Za-z0-9_-]*(?:{_SENSITIVE_WORDS})[A-Za-z0-9_-]*"
 _SENSITIVE_NAME = re.compile(rf"^{_SENSITIVE_KEY}$", re.IGNORECASE)
 _PATTERNS: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
     # Bearer and Basic credentials, e.g. in an Authorization header.
@@ -70,8 +75,23 @@ _RECORD_ATTRS = frozenset(
 )
 
 
+# Every pattern above needs one of these to match (the auth schemes, the JWT
+# and key prefixes, the sensitive key names): text without any is left as it
+# is after one search instead of six substitutions, which was most of what a
+# request's log lines cost (bench/logformat.py). A test checks each pattern
+# against it.
+_TRIGGER = re.compile(rf"(?i)bearer|basic|eyJ|sk-|AKIA|ASIA|{_SENSITIVE_WORDS}")
+
+
 def redact(text: str) -> str:
     """Return ``text`` with tokens, passwords, keys and prompts masked."""
+    if _TRIGGER.search(text) is None:
+        return text
+    return _redact_all(text)
+
+
+def _redact_all(text: str) -> str:
+    """Apply every pattern (what :func:`redact` does when a trigger word is present)."""
     for pattern, replacement in _PATTERNS:
         text = pattern.sub(replacement, text)
     return text
@@ -135,48 +155,171 @@ def _int_or_none(value: Any) -> int | None:
         return None
 
 
-class JsonFormatter(logging.Formatter):
-    """Format each record as one JSON object on one line, secrets masked."""
+def _timestamp(record: logging.LogRecord) -> str:
+    """Return the record's creation time as ISO 8601 UTC with milliseconds."""
+    return (
+        dt.datetime.fromtimestamp(record.created, tz=dt.UTC)
+        .isoformat(timespec="milliseconds")
+        .replace("+00:00", "Z")
+    )
 
-    def format(self, record: logging.LogRecord) -> str:
-        """Return the record as a JSON line."""
-        payload: dict[str, Any] = {
-            "timestamp": dt.datetime.fromtimestamp(record.created, tz=dt.UTC)
-            .isoformat(timespec="milliseconds")
-            .replace("+00:00", "Z"),
-            "level": record.levelname,
+
+def _safe_message(record: logging.LogRecord) -> str:
+    """Return the record's message; a bad format string must not lose the line."""
+    try:
+        return record.getMessage()
+    except Exception:  # noqa: BLE001
+        return f"{record.msg!r} {record.args!r}"
+
+
+class _Fields:
+    """The structlog processors that turn a log record into Quire's fields.
+
+    They run for records from the standard library (Django, gunicorn,
+    uvicorn, ``logging.getLogger``) and from ``structlog.get_logger`` alike:
+    ``timestamp``, ``level``, ``logger``, the message (redacted), the safe
+    fields of an access-log record, ``request_id``/``user_id`` of the
+    request being served, every ``extra`` field (redacted), and the
+    traceback (redacted).
+    """
+
+    def __init__(self, *, message_key: str, exception_key: str, level_upper: bool):
+        self.message_key = message_key
+        self.exception_key = exception_key
+        self.level_upper = level_upper
+
+    def __call__(self, logger: Any, method: str, event_dict: dict) -> dict:
+        """Return the record's fields in order, secrets masked."""
+        record: logging.LogRecord = event_dict["_record"]
+        from_structlog = event_dict.get("_from_structlog", False)
+        args = event_dict.pop("positional_args", ())
+        out: dict[str, Any] = {
+            "timestamp": _timestamp(record),
+            "level": record.levelname if self.level_upper else record.levelname.lower(),
             "logger": record.name,
         }
-        access = _access_fields(record)
-        if access:
-            payload["message"] = access.pop("message")
+        if from_structlog:
+            access: dict[str, Any] = {}
+            out[self.message_key] = redact(str(event_dict.get("event", "")))
         else:
+            # ProcessorFormatter cleared its copy's args (they come back as
+            # ``positional_args``): format with them, then clear them again,
+            # as the base formatter formats the record once more at the end.
+            record.args = args
             try:
-                message = record.getMessage()
-            except Exception:  # noqa: BLE001 - a bad format must not lose the line
-                message = f"{record.msg!r} {record.args!r}"
-            payload["message"] = redact(message)
+                access = _access_fields(record)
+                message = access.pop("message", None) or redact(_safe_message(record))
+            finally:
+                record.args = ()
+            out[self.message_key] = message
         request_id = request_id_var.get()
         if request_id:
-            payload["request_id"] = request_id
+            out["request_id"] = request_id
         user_id = user_id_var.get()
         if user_id:
-            payload["user_id"] = user_id
-        for key, value in access.items():
-            payload[key] = value
-        for key, value in record.__dict__.items():
-            if key in _RECORD_ATTRS or key.startswith("_"):
-                continue
-            payload[key] = redact_value(key, value)
-        if record.exc_info:
-            payload["exc_info"] = redact(
-                "".join(traceback.format_exception(*record.exc_info))
+            out["user_id"] = user_id
+        out.update(access)
+        if from_structlog:
+            extras = {
+                k: v
+                for k, v in event_dict.items()
+                if k not in _STRUCTLOG_META and not k.startswith("_")
+            }
+        else:
+            extras = {
+                k: v
+                for k, v in record.__dict__.items()
+                if k not in _RECORD_ATTRS and not k.startswith("_")
+            }
+        for key, value in extras.items():
+            out[key] = redact_value(key, value)
+        exc_info = event_dict.get("exc_info") or record.exc_info
+        if exc_info is True:
+            exc_info = sys.exc_info()
+        if isinstance(exc_info, BaseException):
+            exc_info = (type(exc_info), exc_info, exc_info.__traceback__)
+        if isinstance(exc_info, tuple) and exc_info[0] is not None:
+            out[self.exception_key] = redact(
+                "".join(traceback.format_exception(*exc_info))
             )
-        elif record.exc_text:
-            payload["exc_info"] = redact(record.exc_text)
-        if record.stack_info:
-            payload["stack_info"] = redact(record.stack_info)
-        return json.dumps(payload, default=str, ensure_ascii=False)
+        stack_info = event_dict.get("stack_info") or record.stack_info
+        if isinstance(stack_info, str):
+            out["stack_info"] = redact(stack_info)
+        return out
+
+
+# Keys of a structlog event dict that are not the caller's own fields.
+_STRUCTLOG_META = frozenset({"event", "exc_info", "stack_info", "positional_args"})
+
+
+class JsonFormatter(structlog.stdlib.ProcessorFormatter):
+    """Format each record as one JSON object on one line, secrets masked.
+
+    This is production's format: CloudWatch Logs Insights reads the fields
+    directly (``fields status, path | filter logger = "quire.request"``).
+    """
+
+    def __init__(self) -> None:  # noqa: D107
+        super().__init__(
+            processors=[
+                _Fields(
+                    message_key="message", exception_key="exc_info", level_upper=True
+                ),
+                structlog.processors.JSONRenderer(default=str, ensure_ascii=False),
+            ],
+            pass_foreign_args=True,
+            use_get_message=False,
+        )
+
+
+class ConsoleFormatter(structlog.stdlib.ProcessorFormatter):
+    """Format each record as one readable line, coloured at a terminal.
+
+    The same fields as the JSON lines (and the same redaction), laid out by
+    structlog's ``ConsoleRenderer`` for a person watching ``make run``.
+    """
+
+    def __init__(self, colors: bool | None = None) -> None:  # noqa: D107
+        if colors is None:
+            colors = _wants_colour(sys.stdout)
+        super().__init__(
+            processors=[
+                _Fields(
+                    message_key="event", exception_key="exception", level_upper=False
+                ),
+                structlog.dev.ConsoleRenderer(colors=colors, sort_keys=False),
+            ],
+            pass_foreign_args=True,
+            use_get_message=False,
+        )
+
+
+def _is_terminal(stream: Any) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def _wants_colour(stream: Any) -> bool:
+    """Return whether ``stream`` is a terminal that may be coloured (no ``NO_COLOR``)."""
+    return _is_terminal(stream) and not os.environ.get("NO_COLOR")
+
+
+def log_format(requested: str | None = None) -> str:
+    """Return ``"json"`` or ``"console"`` for ``LOG_FORMAT`` (``auto`` by default).
+
+    ``auto`` means readable lines when standard output is a terminal (a
+    person running ``make run``) and JSON otherwise (a container, a pipe, a
+    test); production settings always mean JSON unless told otherwise.
+    """
+    value = (requested or os.environ.get("LOG_FORMAT") or "auto").strip().lower()
+    if value not in {"auto", "json", "console"}:
+        raise ValueError(f"LOG_FORMAT must be auto, json or console, not {value!r}")
+    if value != "auto":
+        return value
+    settings_module = os.environ.get("DJANGO_SETTINGS_MODULE", "")
+    if settings_module.endswith(".production"):
+        return "json"
+    return "console" if _is_terminal(sys.stdout) else "json"
 
 
 class RedactingFilter(logging.Filter):
@@ -188,7 +331,8 @@ class RedactingFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Rewrite the record's message redacted; never drop the record."""
-        if _access_fields(record):
+        if _access_fields(record) or _is_structlog_record(record):
+            # Formatted field by field, and redacted, by our formatters.
             return True
         try:
             message = record.getMessage()
@@ -197,6 +341,11 @@ class RedactingFilter(logging.Filter):
         record.msg = redact(message)
         record.args = ()
         return True
+
+
+def _is_structlog_record(record: logging.LogRecord) -> bool:
+    """Return whether ``record`` carries a structlog event dict as its message."""
+    return isinstance(record.msg, dict) and hasattr(record, "_logger")
 
 
 class StdoutHandler(logging.StreamHandler):
@@ -219,17 +368,24 @@ class StdoutHandler(logging.StreamHandler):
         """Ignore: the stream is always the current standard output."""
 
 
-def logging_config(level: str = "INFO") -> dict[str, Any]:
-    """Return the ``dictConfig`` that makes every logger write JSON to stdout.
+def logging_config(level: str = "INFO", fmt: str | None = None) -> dict[str, Any]:
+    """Return the ``dictConfig`` that makes every logger write to stdout.
 
-    Used by Django's ``LOGGING`` and gunicorn's ``logconfig_dict`` alike.
+    Lines are JSON or readable per :func:`log_format` (``fmt``, else the
+    ``LOG_FORMAT`` environment variable). Used by Django's ``LOGGING`` and
+    gunicorn's ``logconfig_dict`` alike. The handler keeps its name, ``json``,
+    whatever the format.
     """
+    formatter = {
+        "json": {"()": "project.logging.JsonFormatter"},
+        "console": {"()": "project.logging.ConsoleFormatter"},
+    }[log_format(fmt)]
     handler = {"handlers": ["json"], "propagate": False}
     return {
         "version": 1,
         "disable_existing_loggers": False,
         "filters": {"redact": {"()": "project.logging.RedactingFilter"}},
-        "formatters": {"json": {"()": "project.logging.JsonFormatter"}},
+        "formatters": {"json": formatter},
         "handlers": {
             "json": {
                 "class": "project.logging.StdoutHandler",
@@ -272,9 +428,23 @@ def logging_config(level: str = "INFO") -> dict[str, Any]:
 
 
 def configure(config: dict[str, Any]) -> None:
-    """Apply ``config`` and route Python warnings through logging (JSON)."""
+    """Apply ``config``, route warnings through logging, and set up structlog.
+
+    ``structlog.get_logger(name)`` then writes through the same handlers and
+    formatters as ``logging.getLogger(name)``: keyword arguments become
+    fields, redacted like ``extra``.
+    """
     logging.config.dictConfig(config)
     logging.captureWarnings(True)
+    structlog.configure(
+        processors=[
+            structlog.stdlib.filter_by_level,
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
 
 
 def new_request_id(incoming: str | None) -> str:

@@ -460,10 +460,13 @@ CORS_EXPOSE_HEADERS = (
 CORS_PREFLIGHT_MAX_AGE = env.int("CORS_PREFLIGHT_MAX_AGE", default=7200)
 
 # --- Logging, metrics, health (runtime) -----------------------------------------
-# One JSON object per line on stdout; see project/logging.py.
+# One line per record on stdout (project/logging.py): JSON, or readable lines
+# at a terminal. LOG_FORMAT: auto (console at a terminal, else JSON), json,
+# console.
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
+LOG_FORMAT = env.str("LOG_FORMAT", default="auto")
 LOGGING_CONFIG = "project.logging.configure"
-LOGGING = logging_config(LOG_LEVEL)
+LOGGING = logging_config(LOG_LEVEL, LOG_FORMAT)
 # CloudWatch Embedded Metric Format records on stdout; see project/metrics.py.
 METRICS_ENABLED = env.bool("METRICS_ENABLED", default=False)
 METRICS_NAMESPACE = env.str("METRICS_NAMESPACE", default="Quire")

@@ -1,20 +1,24 @@
 """Production settings: base behaviour plus tightened security defaults.
 
-Everything else comes from the environment and Secrets Manager (see the
-README, "Deploying to AWS"); a missing required value stops the process at
-start-up with a message naming it.
+Everything else comes from the environment and Secrets Manager (see
+docs/operations.md, "Deploying to AWS"); a missing required value stops the
+process at start-up with a message naming it.
 """
 
 from django.core.exceptions import ImproperlyConfigured
 
+from project.logging import logging_config
 from project.settings.base import *  # noqa: F403
-from project.settings.base import CONTENT_SECURITY_POLICY, SECRET_KEY, env
+from project.settings.base import CONTENT_SECURITY_POLICY, LOG_LEVEL, SECRET_KEY, env
 
 if not SECRET_KEY:
     raise ImproperlyConfigured(
         "Set DJANGO_SECRET_KEY_SECRET_ARN (or DJANGO_SECRET_KEY) in production."
     )
 DEBUG = False
+# JSON lines whatever the terminal (LOG_FORMAT=console reads them by eye).
+LOG_FORMAT = env.str("LOG_FORMAT", default="json")
+LOGGING = logging_config(LOG_LEVEL, LOG_FORMAT)
 
 # TLS ends at the ALB, which sets X-Forwarded-Proto; gunicorn only passes it
 # on from FORWARDED_ALLOW_IPS (the image: any peer, as only the ALB reaches

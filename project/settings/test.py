@@ -3,11 +3,15 @@
 DATABASE_URL picks PostgreSQL (as CI does); without it tests run on SQLite.
 """
 
+from project.logging import logging_config
 from project.settings.base import *  # noqa: F403
-from project.settings.base import DATABASES, REST_FRAMEWORK, env
+from project.settings.base import DATABASES, LOG_LEVEL, REST_FRAMEWORK, env
 
 SECRET_KEY = "test-only-secret-key-not-for-production"  # noqa: S105
 DEBUG = False
+# Tests read the JSON lines, at a terminal too.
+LOG_FORMAT = env.str("LOG_FORMAT", default="json")
+LOGGING = logging_config(LOG_LEVEL, LOG_FORMAT)
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 STORAGES = {

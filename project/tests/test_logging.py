@@ -1,13 +1,25 @@
 """JSON log lines, request ids and redaction of secrets."""
 
+import io
 import json
 import logging
+import sys
 
 from django.test import RequestFactory
 
 import pytest
+import structlog
 
-from project.logging import JsonFormatter, redact
+from project.logging import (
+    _PATTERNS,
+    _TRIGGER,
+    ConsoleFormatter,
+    JsonFormatter,
+    _redact_all,
+    log_format,
+    logging_config,
+    redact,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -168,3 +180,146 @@ def test_json_formatter_gunicorn_access_record_keeps_only_safe_fields():
     assert line["duration_ms"] == 1.5
     assert line["request_id"] == "rid-1"
     assert JWT not in json.dumps(line)
+
+
+def _record(msg: str, *args, name: str = "quire.test", **extra) -> logging.LogRecord:
+    record = logging.LogRecord(name, logging.WARNING, __file__, 1, msg, args, None)
+    record.__dict__.update(extra)
+    return record
+
+
+def test_console_formatter_line_is_readable_with_the_same_fields():
+    """At a terminal a record is one plain line: time, level, message, logger, fields."""
+    line = ConsoleFormatter(colors=False).format(
+        _record("upload %s done", "a.png", name="quire.attachments", size=12)
+    )
+    assert "\n" not in line
+    assert not line.startswith("{")
+    assert "warning" in line
+    assert "upload a.png done" in line
+    assert "quire.attachments" in line
+    assert "size=12" in line
+    assert "\x1b[" not in line
+
+
+def test_console_formatter_colours_when_asked():
+    """Colours are ANSI escapes, only when the formatter is told to use them."""
+    line = ConsoleFormatter(colors=True).format(_record("hello"))
+    assert "\x1b[" in line
+
+
+def test_console_formatter_secrets_are_redacted():
+    """Readable lines mask tokens, passwords, keys and prompts as JSON lines do."""
+    try:
+        raise ValueError(f"upstream refused key {API_KEY}")
+    except ValueError:
+        record = _record("Bearer %s password=%s", JWT, PASSWORD, prompt=PROMPT)
+        record.exc_info = sys.exc_info()
+    text = ConsoleFormatter(colors=False).format(record)
+    assert "ValueError" in text
+    for secret in (JWT, PASSWORD, API_KEY, PROMPT):
+        assert secret not in text
+
+
+def test_json_formatter_bad_format_string_keeps_the_line():
+    """A message whose arguments do not fit its format is still written."""
+    line = json.loads(JsonFormatter().format(_record("%s and %s", "one")))
+    assert line["message"] == "'%s and %s' ('one',)"
+    assert line["level"] == "WARNING"
+
+
+def test_structlog_logger_writes_redacted_json(capsys):
+    """``structlog.get_logger`` writes the same JSON lines; keyword fields are redacted."""
+    structlog.get_logger("quire.test").warning(
+        "called upstream", api_key=API_KEY, attempts=3
+    )
+    (line,) = _json_lines(capsys.readouterr().out)
+    assert line["logger"] == "quire.test"
+    assert line["message"] == "called upstream"
+    assert line["level"] == "WARNING"
+    assert line["api_key"] == "[REDACTED]"
+    assert line["attempts"] == 3
+
+
+@pytest.mark.parametrize(
+    ("requested", "settings_module", "tty", "expected"),
+    [
+        ("auto", "project.settings.local", True, "console"),
+        ("auto", "project.settings.local", False, "json"),
+        ("auto", "project.settings.production", True, "json"),
+        ("json", "project.settings.local", True, "json"),
+        ("console", "project.settings.production", False, "console"),
+    ],
+)
+def test_log_format_readable_only_for_a_person_at_a_terminal(
+    monkeypatch, requested, settings_module, tty, expected
+):
+    """``auto`` is readable at a terminal outside production; an explicit choice wins."""
+    monkeypatch.setenv("DJANGO_SETTINGS_MODULE", settings_module)
+    monkeypatch.setattr(sys, "stdout", _Stream(tty))
+    assert log_format(requested) == expected
+
+
+def test_log_format_unknown_value_is_refused():
+    """A mistyped LOG_FORMAT stops start-up instead of guessing."""
+    with pytest.raises(ValueError, match="LOG_FORMAT"):
+        log_format("xml")
+
+
+def test_logging_config_console_format_uses_console_formatter():
+    """The handler keeps its name; only its formatter changes with the format."""
+    config = logging_config("INFO", "console")
+    assert config["formatters"]["json"] == {"()": "project.logging.ConsoleFormatter"}
+    assert logging_config("INFO", "json")["formatters"]["json"] == {
+        "()": "project.logging.JsonFormatter"
+    }
+
+
+class _Stream(io.StringIO):
+    def __init__(self, tty: bool) -> None:
+        super().__init__()
+        self._tty = tty
+
+    def isatty(self) -> bool:
+        return self._tty
+
+
+# Texts that each pattern masks, and plain ones: the trigger word check in
+# ``redact`` must never let one of them through unmasked.
+REDACTION_CORPUS = [
+    f"Authorization: Bearer {JWT}",
+    "basic dXNlcjpwYXNz",
+    f"token {JWT} seen",
+    '{"password": "p4ss", "a": 1}',
+    "{'client_secret': 'xyz'}",
+    "GET /x?token=abc&page=2",
+    "PWD=hunter2",
+    "x-api-key: abc123",
+    "Access_Key=AKIA0000",
+    "private-key=----",
+    "cookie: sessionid=abc",
+    "code_verifier=abc",
+    "Signature=abc&Credential=def",
+    f"upstream said {API_KEY}",
+    "key AKIA" + "IOSFODNN7EXAMPLE used",
+    "temp ASIA" + "IOSFODNN7EXAMPLE used",
+    f"prompt={PROMPT}",
+    "GET /api/v1/documents/ 200",
+    "Starting gunicorn 27.0.1",
+    "tokens_valid_after updated",
+    "",
+]
+
+
+@pytest.mark.parametrize("text", REDACTION_CORPUS)
+def test_redact_trigger_check_matches_every_pattern(text):
+    """Skipping texts without a trigger word gives what all the patterns give."""
+    assert redact(text) == _redact_all(text)
+
+
+def test_redact_trigger_words_cover_every_pattern():
+    """Whatever a pattern matches contains a trigger word (the check cannot drift)."""
+    for text in REDACTION_CORPUS:
+        for pattern, _replacement in _PATTERNS:
+            for match in pattern.finditer(text):
+                assert _TRIGGER.search(match.group(0)), (pattern.pattern, text)
