@@ -206,7 +206,8 @@ def attachment_upload_complete(
     """Check what is actually stored, then mark the attachment ready.
 
     The object must exist, have exactly the declared size within the limits
-    and start with bytes of the declared type. Anything else deletes the
+    and be of the declared type (binary types by their first bytes, text
+    types checked over the whole object as it streams). Anything else deletes the
     object, marks the row ``rejected`` and answers with the reason.
     """
     attachment = attachment_get_for_user(
@@ -262,7 +263,11 @@ def attachment_upload_complete(
                 status=400,
             ),
         )
-    if not sniff_matches(head=digest.head, declared_type=attachment.content_type):
+    if not sniff_matches(
+        head=digest.head,
+        declared_type=attachment.content_type,
+        is_text=digest.is_text,
+    ):
         _attachment_reject(
             attachment=attachment,
             error=ApplicationError(
@@ -315,6 +320,7 @@ class ReceivedFile:
     size_bytes: int
     sha256: str
     head: bytes
+    is_text: bool
 
 
 def attachment_upload_local_reserve(
@@ -362,7 +368,9 @@ def attachment_upload_local(
         if received.storage_key != reservation.storage_key:
             raise ValueError("the file was not stored under its reservation's key")
         attachment_check_declared(content_type=declared, size_bytes=received.size_bytes)
-        if not sniff_matches(head=received.head, declared_type=declared):
+        if not sniff_matches(
+            head=received.head, declared_type=declared, is_text=received.is_text
+        ):
             _rejected_metric("unsupported_type")
             raise ApplicationError(
                 _("The file's content does not match its declared type."),

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from attachments.adapters.storage import HEAD_BYTES, LocalStorage
 from attachments.services import ReceivedFile
+from attachments.sniffing import TextCheck
 from project import metrics
 from project.exceptions import ApplicationError
 
@@ -47,6 +48,7 @@ class StorageUploadHandler(FileUploadHandler):
         self.sha = hashlib.sha256()
         self.size = 0
         self.head = b""
+        self.text = TextCheck()
 
     def new_file(self, field_name, file_name, content_type, *args, **kwargs) -> None:
         """Open the destination for the first ``file`` field; skip any other."""
@@ -73,6 +75,7 @@ class StorageUploadHandler(FileUploadHandler):
         if len(self.head) < HEAD_BYTES:
             self.head += raw_data[: HEAD_BYTES - len(self.head)]
         self.sha.update(raw_data)
+        self.text.feed(raw_data)
         self.handle.write(raw_data)
         return None
 
@@ -88,6 +91,7 @@ class StorageUploadHandler(FileUploadHandler):
             size_bytes=self.size,
             sha256=self.sha.hexdigest(),
             head=self.head,
+            is_text=self.text.finish(),
         )
         return self.received
 

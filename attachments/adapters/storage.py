@@ -29,6 +29,8 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from attachments.sniffing import TextCheck
+
 logger = logging.getLogger(__name__)
 
 CHUNK_BYTES = 1024 * 1024
@@ -55,11 +57,12 @@ class ObjectInfo:
 
 @dataclass(frozen=True)
 class Digest:
-    """What was read from a stored object: its first bytes, length and hash."""
+    """What was read from a stored object: first bytes, length, hash, text or not."""
 
     head: bytes
     size_bytes: int
     sha256: str
+    is_text: bool
 
 
 class AttachmentStorage(Protocol):
@@ -384,6 +387,7 @@ class LocalStorage:
 
 def _digest_stream(stream, limit_bytes: int) -> Digest:
     sha = hashlib.sha256()
+    text = TextCheck()
     head = b""
     size = 0
     while size <= limit_bytes:
@@ -393,5 +397,8 @@ def _digest_stream(stream, limit_bytes: int) -> Digest:
         if len(head) < HEAD_BYTES:
             head += chunk[: HEAD_BYTES - len(head)]
         sha.update(chunk)
+        text.feed(chunk)
         size += len(chunk)
-    return Digest(head=head, size_bytes=size, sha256=sha.hexdigest())
+    return Digest(
+        head=head, size_bytes=size, sha256=sha.hexdigest(), is_text=text.finish()
+    )

@@ -8,7 +8,7 @@ from attachments.adapters.storage import attachment_storage, disposition
 from attachments.models import Attachment, StorageDeletion
 from attachments.ranges import RangeNotSatisfiable, parse_range
 from attachments.services import attachment_clean_filename
-from attachments.sniffing import sniff_matches
+from attachments.sniffing import TextCheck, is_text, sniff_matches
 from attachments.tests.factories import PDF_BYTES, PNG_BYTES, AttachmentFactory
 from documents.services import documents_purge
 from documents.tests.factories import DocumentFactory
@@ -72,13 +72,16 @@ def test_user_export_lists_uploads_with_download_links(user):
 
 
 @pytest.mark.parametrize(
-    ("head", "declared", "expected"),
+    ("data", "declared", "expected"),
     [
         (PNG_BYTES, "image/png", True),
         (PDF_BYTES, "image/png", False),
         (PDF_BYTES, "application/pdf", True),
         (b"plain words\n", "text/plain", True),
-        (b"caf\xc3", "text/plain", True),
+        ("café\n".encode(), "text/plain", True),
+        (b"caf\xc3", "text/plain", False),  # a character cut off at the end
+        (b"caf\xe9", "text/plain", False),  # Latin-1, not UTF-8
+        (b"a" * 100_000 + b"\x00", "text/plain", False),  # NUL past the head
         (b"\x00\x01binary", "text/plain", False),
         (PNG_BYTES, "text/plain", False),
         (b"\xff\xfe\xfd not utf-8", "text/csv", False),
@@ -86,9 +89,23 @@ def test_user_export_lists_uploads_with_download_links(user):
         (b"<html><script>", "image/png", False),
     ],
 )
-def test_sniff_matches_declared_type(head, declared, expected):
-    """The first bytes decide; text types must look like UTF-8 text."""
-    assert sniff_matches(head=head, declared_type=declared) is expected
+def test_sniff_matches_declared_type(data, declared, expected):
+    """Binary types by their first bytes; text types over the whole object."""
+    head = data[:8192]
+    assert (
+        sniff_matches(head=head, declared_type=declared, is_text=is_text(data))
+        is expected
+    )
+
+
+@pytest.mark.parametrize("split", range(1, 4))
+def test_text_check_accepts_a_character_split_between_chunks(split):
+    """A multi-byte character cut by a chunk boundary is still whole text."""
+    data = "x€y".encode()  # the euro sign is 3 bytes
+    check = TextCheck()
+    check.feed(data[:split])
+    check.feed(data[split:])
+    assert check.finish() is True
 
 
 @pytest.mark.parametrize(

@@ -422,3 +422,26 @@ def test_upload_local_answers_location_of_the_attachment(user, auth_client):
     assert response["Location"] == (
         f"http://testserver/api/v1/attachments/{response.json()['id']}/"
     )
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param(b"a" * 100_000 + b"\x00", id="nul-after-100000-bytes"),
+        pytest.param(b"caf\xe9", id="latin-1-not-utf-8"),
+        pytest.param(b"a" * 2_000_000 + "é".encode()[:1], id="cut-after-two-chunks"),
+    ],
+)
+def test_upload_local_text_checked_over_whole_file(user, auth_client, data):
+    """A text/plain file that is not UTF-8 text all the way is refused (415)."""
+    response = send(
+        auth_client,
+        DocumentFactory(owner=user),
+        data,
+        name="notes.txt",
+        content_type="text/plain",
+    )
+    assert response.status_code == 415
+    assert response.json()["code"] == "unsupported_type"
+    assert stored_keys() == []
+    assert not Attachment.objects.exists()

@@ -396,3 +396,51 @@ def test_upload_s3_start_answers_location_of_the_attachment(
     assert started["Location"] == (
         f"http://testserver/api/v1/attachments/{started.json()['id']}/"
     )
+
+
+# The issue's two files: both passed a check of the first 8 KiB only.
+BAD_TEXT = [
+    pytest.param(b"a" * 100_000 + b"\x00", id="nul-after-100000-bytes"),
+    pytest.param(b"caf\xe9", id="latin-1-not-utf-8"),
+    pytest.param(b"a" * 2_000_000 + "é".encode()[:1], id="cut-after-two-chunks"),
+]
+
+
+@pytest.mark.parametrize("data", BAD_TEXT)
+def test_upload_complete_s3_text_checked_over_whole_object(
+    s3_bucket, user, auth_client, stored, data, django_capture_on_commit_callbacks
+):
+    """A text/plain object that is not UTF-8 text all the way is rejected (415)."""
+    document = DocumentFactory(owner=user)
+    body = start(
+        auth_client,
+        document,
+        filename="notes.txt",
+        content_type="text/plain",
+        size=len(data),
+    ).json()
+    assert upload(body, data, "text/plain").status_code in (200, 204)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = auth_client.post(f"/api/v1/attachments/{body['id']}/complete/")
+    assert response.status_code == 415
+    assert response.json()["code"] == "unsupported_type"
+    assert Attachment.objects.get(pk=body["id"]).status == "rejected"
+    assert stored(body["upload"]["fields"]["key"]) is None
+
+
+def test_upload_complete_s3_long_text_with_split_characters_ready(
+    s3_bucket, user, auth_client
+):
+    """Multi-megabyte UTF-8 text (characters across chunk edges) becomes ready."""
+    data = ("ünïcødé € " * 300_000).encode()  # ~4.5 MB, several 1 MiB chunks
+    body = start(
+        auth_client,
+        DocumentFactory(owner=user),
+        filename="long.txt",
+        content_type="text/plain",
+        size=len(data),
+    ).json()
+    assert upload(body, data, "text/plain").status_code in (200, 204)
+    response = auth_client.post(f"/api/v1/attachments/{body['id']}/complete/")
+    assert response.status_code == 200, response.json()
+    assert response.json()["status"] == "ready"
