@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts import registry
 from accounts.adapters import cognito
 from accounts.models import AccountTombstone, User
+from accounts.selectors import user_get_by_sub
 from accounts.tokens import TokenError, local_issuer_enabled
 from project.exceptions import ApplicationError
 
@@ -177,7 +178,7 @@ def user_authenticate(*, claims: dict[str, Any], token: str) -> User:
     """
     sub = claims["sub"]
     issued_at = _issued_at(claims)
-    user = User.objects.filter(sub=sub).first()
+    user = user_get_by_sub(sub=sub)
     created = user is None
     email = _verified_email_from_claims(claims)
     if user is None:
