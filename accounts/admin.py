@@ -1,11 +1,29 @@
-"""Staff oversight of users: search, filters, sign out everywhere."""
+"""Staff oversight of users: search, filters, sign out everywhere, deletion.
+
+Every staff action goes through the same services as the API and is recorded
+in Django's admin log (``LogEntry``: who, what, when; shown under *Recent
+actions* and each object's *History*). The admin log is used rather than an
+audit model of our own because Django writes it for every admin change and
+deletion already, and the admin shows it; our own actions (sign out
+everywhere, deleting an account) add entries through the documented
+``log_change`` and ``log_deletions`` hooks.
+"""
+
+from collections import Counter
 
 from django.contrib import admin, messages
+from django.contrib.admin.models import DELETION, LogEntry
+from django.contrib.contenttypes.models import ContentType
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import AccountTombstone, User
-from accounts.services import user_sign_out_everywhere
+from accounts.selectors import user_deletion_summary
+from accounts.services import user_delete, user_sign_out_everywhere
 from project.exceptions import ApplicationError
+
+
+def _summary_text(summary: dict[str, int]) -> str:
+    return ", ".join(f"{count} {what}" for what, count in summary.items() if count)
 
 
 @admin.register(User)
@@ -64,6 +82,88 @@ class UserAdmin(admin.ModelAdmin):
         """Refuse: users are created by their first sign-in."""
         return False
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        """Allow with the delete permission, except oneself and (for others) superusers.
+
+        Staff delete their own account with ``DELETE /api/v1/me``; only a
+        superuser may delete a superuser.
+        """
+        if not super().has_delete_permission(request, obj):
+            return False
+        if obj is None:
+            return True
+        if obj.pk == request.user.pk:
+            return False
+        return request.user.is_superuser or not obj.is_superuser
+
+    def get_deleted_objects(self, objs, request):
+        """Describe what the account deletion service erases, with counts.
+
+        Django's default would list every related row and ask for delete
+        permissions on each model (documents, usage records) that the admin
+        itself never deletes directly; the deletion is the service's, so the
+        page shows what it erases: per account its stored rows and files and
+        its Cognito user.
+        """
+        described, totals, refused = [], Counter(), set()
+        for user in objs:
+            if not self.has_delete_permission(request, user):
+                refused.add(_("the account of %(who)s") % {"who": user})
+                continue
+            summary = user_deletion_summary(user=user)
+            totals.update({_("accounts"): 1, **summary})
+            cognito = (
+                _("its Cognito user %(name)s")
+                % {"name": user.cognito_username or user.sub}
+                if user.sub
+                else _("no Cognito user (never signed in)")
+            )
+            described.append(
+                _("%(user)s: %(what)s; %(cognito)s")
+                % {
+                    "user": user,
+                    "what": _summary_text(summary) or _("nothing stored"),
+                    "cognito": cognito,
+                }
+            )
+        return described, dict(totals), refused, []
+
+    def delete_model(self, request, obj) -> None:
+        """Run the account deletion service (rows, stored files, Cognito user)."""
+        user_delete(user=obj, deleted_by=AccountTombstone.DeletedBy.STAFF)
+
+    def delete_queryset(self, request, queryset) -> None:
+        """Run the account deletion service for each selected account."""
+        for user in list(queryset):
+            user_delete(user=user, deleted_by=AccountTombstone.DeletedBy.STAFF)
+
+    def log_deletions(self, request, queryset):
+        """Record each deletion: who deleted which account, and what it held.
+
+        The entry names the account by id and ``sub``, not by email: the
+        account's personal data is erased; the log keeps what staff did.
+        """
+        content_type = ContentType.objects.get_for_model(User)
+        return LogEntry.objects.bulk_create(
+            [
+                LogEntry(
+                    user_id=request.user.pk,
+                    content_type=content_type,
+                    object_id=str(user.pk),
+                    object_repr=f"account {user.pk} (sub {user.sub or '-'})",
+                    action_flag=DELETION,
+                    change_message=str(
+                        _("Deleted the account and everything it held: %(what)s.")
+                        % {
+                            "what": _summary_text(user_deletion_summary(user=user))
+                            or _("nothing stored")
+                        }
+                    ),
+                )
+                for user in queryset
+            ]
+        )
+
     @admin.action(description=_("Sign out everywhere (refuse current tokens)"))
     def sign_out_everywhere(self, request, queryset) -> None:
         """Record a sign-out cutoff for each selected user (and sign out of Cognito)."""
@@ -73,7 +173,8 @@ class UserAdmin(admin.ModelAdmin):
                 user_sign_out_everywhere(user=user)
                 done += 1
             except ApplicationError:
-                failed += 1
+                failed += 1  # the cutoff is recorded: tokens are refused here
+            self.log_change(request, user, "Signed out everywhere.")
         self.message_user(
             request, _("Signed out %(n)s user(s).") % {"n": done}, messages.SUCCESS
         )

@@ -5,6 +5,8 @@ Each app registers one :class:`AccountContributor` from its ``AppConfig.ready``.
 ``name``. ``delete`` runs inside the account-deletion transaction: it deletes
 the app's rows and schedules stored-file deletion with
 ``transaction.on_commit`` (never deletes files before the commit).
+``summary`` (optional) counts what ``delete`` would erase, for the admin's
+confirmation page: ``{"what": count}``.
 """
 
 from collections.abc import Callable
@@ -21,6 +23,7 @@ class AccountContributor:
     export: Callable[["User"], Any]
     delete: Callable[["User"], None]
     order: int = 100  # lower deletes first (dependants before what they point to)
+    summary: Callable[["User"], dict[str, int]] | None = None
 
 
 _contributors: dict[str, AccountContributor] = {}

@@ -12,7 +12,7 @@ class AiproxyConfig(AppConfig):
         from accounts.registry import AccountContributor, register
         from aiproxy import providers  # noqa: F401 - connects setting_changed
         from aiproxy.models import AIModel
-        from aiproxy.selectors import forget_models
+        from aiproxy.selectors import forget_models, usage_deletion_summary
         from aiproxy.services import usage_delete_for_user, usage_export_for_user
 
         register(
@@ -20,6 +20,7 @@ class AiproxyConfig(AppConfig):
                 name="ai_usage",
                 export=usage_export_for_user,
                 delete=usage_delete_for_user,
+                summary=usage_deletion_summary,
                 order=50,
             )
         )

@@ -181,3 +181,14 @@ def usage_summary_for(*, user: "User", now: dt.datetime) -> dict[str, Any]:
 def usage_list_for(*, user: "User") -> QuerySet[UsageRecord]:
     """Return the user's ledger rows, newest first (for the account export)."""
     return UsageRecord.objects.filter(user=user).order_by("-created_at")
+
+
+def usage_deletion_summary(user: "User") -> dict[str, int]:
+    """Return how many AI ledger rows deleting ``user`` erases."""
+    return {
+        "AI usage records": UsageRecord.objects.filter(user=user).count(),
+        "AI quota counters and overrides": QuotaCounter.objects.filter(
+            user=user
+        ).count()
+        + UserQuota.objects.filter(user=user).count(),
+    }

@@ -8,6 +8,7 @@ class AttachmentsConfig(AppConfig):
     def ready(self) -> None:
         """Join document purges and account export/deletion."""
         from accounts.registry import AccountContributor, register
+        from attachments.selectors import attachments_deletion_summary
         from attachments.services import (
             attachments_delete_for_documents,
             attachments_delete_for_user,
@@ -21,6 +22,7 @@ class AttachmentsConfig(AppConfig):
                 name="attachments",
                 export=attachments_export_for_user,
                 delete=attachments_delete_for_user,
+                summary=attachments_deletion_summary,
                 order=50,
             )
         )

@@ -4,7 +4,7 @@ from typing import TYPE_CHECKING
 from uuid import UUID
 
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet, Sum
+from django.db.models import Q, QuerySet, Sum
 from django.utils.translation import gettext_lazy as _
 
 from attachments.models import Attachment
@@ -56,3 +56,12 @@ def attachment_storage_used_bytes(*, user: "User") -> int:
         status__in=[Attachment.Status.READY, Attachment.Status.PENDING],
     ).aggregate(total=Sum("size_bytes"))["total"]
     return int(total or 0)
+
+
+def attachments_deletion_summary(user: "User") -> dict[str, int]:
+    """Return how many stored files deleting ``user`` erases."""
+    return {
+        "stored files": Attachment.objects.filter(
+            Q(uploaded_by=user) | Q(document__owner=user)
+        ).count()
+    }

@@ -7,13 +7,14 @@ class DocumentsConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts import registry
-        from documents import services
+        from documents import selectors, services
 
         registry.register(
             registry.AccountContributor(
                 name="documents",
                 export=services.account_export,
                 delete=services.account_delete,
+                summary=selectors.account_deletion_summary,
             )
         )
         registry.register_verified_email_hook(services.invitations_claim)

@@ -301,3 +301,16 @@ def access_list(*, document: Document) -> QuerySet[DocumentAccess]:
         .select_related("user", "invited_by")
         .order_by("created_at", "pk")
     )
+
+
+def account_deletion_summary(user: User) -> dict[str, int]:
+    """Return what deleting ``user`` erases of documents and sharing."""
+    owned = Document.objects.filter(owner=user)
+    return {
+        "documents (trash included)": owned.count(),
+        "revisions": DocumentRevision.objects.filter(document__owner=user).count(),
+        "grants on their documents": DocumentAccess.objects.filter(
+            document__owner=user
+        ).count(),
+        "grants to them": DocumentAccess.objects.filter(user=user).count(),
+    }
