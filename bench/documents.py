@@ -19,6 +19,12 @@ run is bounded by ``--duration``. Example::
 
     .venv/bin/python bench/documents.py --docs 10000 --duration 10
     .venv/bin/python bench/documents.py --docs 100000 --only search
+
+``--baseline DIR`` A/B-tests a change: a third gunicorn serves the Quire
+checkout in DIR (``git worktree add DIR <commit>``; same virtualenv, same
+database, same token) and every Quire endpoint is also measured on it,
+interleaved in each round, as ``<endpoint>@base``; the table adds each
+endpoint's req/s ratio to its baseline (median of the rounds' ratios).
 """
 
 import argparse
@@ -78,7 +84,15 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--only", choices=["ceiling", "get", "list", "search"], action="append"
     )
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        default=None,
+        help="another checkout of Quire to measure side by side (A/B)",
+    )
     args = parser.parse_args()
+    if args.baseline is not None and not (args.baseline / "manage.py").is_file():
+        parser.error("--baseline must be a Quire checkout (no manage.py there)")
     if not 1 <= args.duration <= 120:
         parser.error("--duration must be 1..120 seconds")
     if not 1 <= args.rounds <= 9:
@@ -247,6 +261,10 @@ def _medians(rounds: list[dict[str, dict]]) -> dict[str, dict]:
             results[name]["ratio"] = statistics.median(
                 r[name]["rps"] / r["ceiling"]["rps"] for r in rounds
             )
+        if f"{name}@base" in rounds[0]:
+            results[name]["vs_base"] = statistics.median(
+                r[name]["rps"] / r[f"{name}@base"]["rps"] for r in rounds
+            )
     return results
 
 
@@ -272,6 +290,34 @@ def main() -> None:
         "list": f"{base}/api/v1/documents/?page_size=50",
         "search": f"{base}/api/v1/documents/?q={query}&page_size=20",
     }
+    from accounts import local_issuer
+
+    names = args.only or list(targets)
+    apps = [(ROOT, "project.wsgi", {})]
+    if args.baseline is not None:
+        baseline_port = free_port()
+        for name in [n for n in names if n != "ceiling"]:
+            targets[f"{name}@base"] = targets[name].replace(
+                f":{port}/", f":{baseline_port}/"
+            )
+        names = [n for name in names for n in (name, f"{name}@base") if n in targets]
+        apps.append(
+            (
+                args.baseline.resolve(),
+                "project.wsgi",
+                {"GUNICORN_BIND": f"127.0.0.1:{baseline_port}"},
+            )
+        )
+    apps.append(
+        (
+            ROOT,
+            "bench.ceiling.wsgi",
+            {
+                "GUNICORN_BIND": f"127.0.0.1:{ceiling_port}",
+                "DJANGO_SETTINGS_MODULE": "bench.ceiling.settings",
+            },
+        )
+    )
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -289,34 +335,30 @@ def main() -> None:
         # a measurement.
         "API_THROTTLE_USER": "100000000/min",
         "API_THROTTLE_ANON": "100000000/min",
+        # One signing key for every Quire server (a --baseline checkout
+        # would otherwise make its own under its var/).
+        "QUIRE_LOCAL_ISSUER_KEY_PATH": str(local_issuer.key_path()),
     }
     servers = [
         subprocess.Popen(
             [str(ROOT / ".venv/bin/gunicorn"), "-c", "gunicorn.conf.py", app],
-            cwd=ROOT,
+            cwd=cwd,
             env={**env, **extra},
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,
         )
-        for app, extra in (
-            ("project.wsgi", {}),
-            (
-                "bench.ceiling.wsgi",
-                {
-                    "GUNICORN_BIND": f"127.0.0.1:{ceiling_port}",
-                    "DJANGO_SETTINGS_MODULE": "bench.ceiling.settings",
-                },
-            ),
-        )
+        for cwd, app, extra in apps
     ]
     rounds: list[dict[str, dict]] = []
     try:
         wait_ready(targets["ceiling"])
         wait_ready(f"{base}/healthz")
+        if args.baseline is not None:
+            wait_ready(f"http://127.0.0.1:{baseline_port}/healthz")
         for _ in range(args.rounds):
             measured: dict[str, dict] = {}
-            for name in args.only or list(targets):
+            for name in names:
                 url = targets[name]
                 run_wrk(url, token, args, 2)  # warm up connections and caches
                 measured[name] = run_wrk(url, token, args, args.duration)
@@ -365,6 +407,12 @@ def main() -> None:
             f"| {name} | {result['rps']:.0f} | {ratio} | {result['p50_ms']:.2f} "
             f"| {p50_ratio} | {result['p50_c1_ms']:.2f} | {result['non_2xx']} |"
         )
+    for name, result in results.items():
+        if "vs_base" in result:
+            print(
+                f"{name}: ×baseline {result['vs_base']:.2f} (median of the rounds' "
+                "req/s ratios, this checkout ÷ --baseline)"
+            )
     failed = [name for name, result in results.items() if result["non_2xx"]]
     if failed:
         sys.exit(f"non-2xx answers during {', '.join(failed)}: figures are not valid")
