@@ -12,8 +12,10 @@ loop), opened on first use. What this module decides, on top of aiohttp:
   on an idle pooled connection and hands it to the next request; httpx 0.28
   keeps bytes that came after an answer in the same read and parses them as
   the next answer. Neither exposes a public way to refuse such bytes, so no
-  connection is reused (BENCHMARKS.md, "AI proxy: the upstream client", has
-  the cost: a connect per call, and a TLS handshake for ``https``).
+  connection is reused (BENCHMARKS.md, under "Decisions", has the cost: a
+  connect per call, and a TLS handshake for ``https``). Told to close, the
+  upstream mostly closes first, so TIME_WAIT stays on its side (95 % of 500
+  calls on loopback).
 - **Limits.** Response header lines and fields are capped (``max_line_size``,
   ``max_field_size``, ``max_headers``); a whole answer, decoded, is capped
   by ``AI_UPSTREAM_MAX_RESPONSE_BYTES``; one server-sent-event line by

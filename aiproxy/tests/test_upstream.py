@@ -405,6 +405,29 @@ def test_key_with_crlf_refused_when_the_provider_is_configured(
     assert server.exchanges == []
 
 
+@pytest.mark.parametrize(
+    ("raw", "problem"),
+    [
+        ({"kind": "openai", "base_url": "ftp://files.example/v1"}, "BASE_URL"),
+        (
+            {
+                "kind": "anthropic",
+                "options": {"ca_bundle": "/nonexistent/ca.pem"},
+            },
+            "CA_BUNDLE",
+        ),
+    ],
+)
+def test_check_reports_settings_that_cannot_work(settings, raw, problem):
+    """A base URL that is not http(s) or an unreadable CA bundle is an error."""
+    settings.AI_PROVIDERS = {"broken": raw}
+
+    messages = providers.check_providers()
+
+    assert [m.id for m in messages] == ["aiproxy.E002"]
+    assert messages[0].msg.startswith("AI_BROKEN_" + problem)
+
+
 def test_header_with_crlf_refused_when_the_client_is_built():
     """A configured header value with a line break refuses the provider."""
     with pytest.raises(ProviderNotConfigured):
