@@ -3,8 +3,7 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
-AI_PORT ?= $(shell expr $(PORT) + 1)
-export PORT AI_PORT
+export PORT
 
 .PHONY: run test test-infra docs lint format setup clean
 
@@ -19,17 +18,15 @@ $(VENV)/.installed: $(BIN)/python requirements.txt requirements-dev.txt
 
 setup: $(VENV)/.installed
 
-## run: set up, migrate, create the demo accounts, serve the API on 127.0.0.1:$(PORT)
-## and the streaming AI routes on 127.0.0.1:$(AI_PORT)
+## run: set up, migrate, create the demo accounts, serve everything (web app,
+## API, admin, streaming AI) on one URL, http://127.0.0.1:$(PORT)
 run: setup
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py dev_bootstrap
-	@# Two servers, as in production: the REST API on threaded WSGI workers and
-	@# the streaming AI routes on an ASGI worker (see gunicorn.conf.py).
-	QUIRE_SERVE=ai PORT=$(AI_PORT) $(BIN)/gunicorn -c gunicorn.conf.py & ai=$$!; \
-	trap 'kill $$ai 2>/dev/null; wait $$ai 2>/dev/null' EXIT; \
-	$(BIN)/gunicorn -c gunicorn.conf.py
+	@# One ASGI server for every route (QUIRE_SERVE=all, see gunicorn.conf.py):
+	@# the same Django handler and middleware as production's two servers.
+	QUIRE_SERVE=all $(BIN)/gunicorn -c gunicorn.conf.py
 
 ## test: set up, lint, check formatting, build the docs, run the whole suite
 test: setup

@@ -8,6 +8,11 @@ to two ECS services running the same image):
 - ``ai``: the ASGI app (``project.asgi``) on uvicorn workers, for the
   streaming AI routes (``/api/v1/ai/*``, ``/api/v1/documents/*/ai/*``): a
   stream waits on the upstream without holding a thread.
+- ``all``: the same ASGI app for every route, on one port: what ``make run``
+  serves (one URL, streaming included). Both apps share one async-native
+  middleware list, so every route works under either; production keeps the
+  split because the sync REST views run faster on threads than through
+  ASGI's thread hops.
 
 Every value can be overridden from the environment; see the README
 ("Deploying to AWS") for the table.
@@ -26,16 +31,17 @@ def _cpu_count() -> int:
 
 
 serve = os.environ.get("QUIRE_SERVE", "api").strip().lower()
-if serve not in {"api", "ai"}:
-    raise RuntimeError(f"QUIRE_SERVE must be 'api' or 'ai', not {serve!r}")
+if serve not in {"api", "ai", "all"}:
+    raise RuntimeError(f"QUIRE_SERVE must be 'api', 'ai' or 'all', not {serve!r}")
+asgi = serve in {"ai", "all"}
 
 # The app when none is given on the command line (the image's CMD gives none).
-wsgi_app = "project.asgi:application" if serve == "ai" else "project.wsgi:application"
+wsgi_app = "project.asgi:application" if asgi else "project.wsgi:application"
 
 bind = os.environ.get("GUNICORN_BIND", f"127.0.0.1:{os.environ.get('PORT', '8000')}")
 # WEB_CONCURRENCY is the common name (Heroku, Render, uvicorn) for worker count.
 workers = int(os.environ.get("WEB_CONCURRENCY", min(2 * _cpu_count() + 1, 4)))
-if serve == "ai":
+if asgi:
     worker_class = os.environ.get(
         "GUNICORN_WORKER_CLASS", "uvicorn_worker.UvicornWorker"
     )

@@ -295,3 +295,24 @@ def test_server_ai_mode_serves_asgi_with_json_access_log(image_env):
         for line in lines
     )
     assert any("UvicornWorker" in line.get("message", "") for line in lines)
+
+
+def test_server_all_mode_serves_every_route_on_one_port(image_env):
+    """QUIRE_SERVE=all (make run) serves the admin, the API and the AI routes
+    from one uvicorn server: each answers as on its own process."""
+    port = _free_port()
+    server = Server(
+        {**image_env, "QUIRE_SERVE": "all", "GUNICORN_BIND": f"127.0.0.1:{port}"},
+        port,
+    )
+    try:
+        server.wait_ready()
+        admin = _get(port, "/admin/login/", HTTPS)
+        api = _get(port, "/api/v1/me", HTTPS)
+        ai = _get(port, "/api/v1/ai/chat/completions", HTTPS)
+    finally:
+        assert server.stop() == 0
+    assert (admin[0], admin[1]["server"]) == (200, "uvicorn")
+    assert "csrftoken" in admin[1].get("set-cookie", "")
+    assert (api[0], json.loads(api[2])["code"]) == (401, "not_authenticated")
+    assert (ai[0], json.loads(ai[2])["code"]) == (405, "method_not_allowed")

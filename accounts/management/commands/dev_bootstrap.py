@@ -36,6 +36,10 @@ class Command(BaseCommand):
             staff.save(update_fields=["password"])
         port = os.environ.get("PORT", "8000")
         base = f"http://127.0.0.1:{port}"
+        self.stdout.write(
+            f"Quire: {base}/  (one URL: the web app, the API under /api/v1/, "
+            "the admin under /admin/, streaming AI under /api/v1/ai/)"
+        )
         if local_issuer_enabled():
             demo = user_provision_local(email=DEMO_EMAIL)
             token = local_issuer.issue_token(
@@ -46,10 +50,9 @@ class Command(BaseCommand):
             self.stdout.write(
                 f'curl -H "Authorization: Bearer {token}" {base}/api/v1/me'
             )
-            ai_port = os.environ.get("AI_PORT", str(int(port) + 1))
             self.stdout.write(
-                f"AI (streaming, OpenAI-compatible): base_url=http://127.0.0.1:{ai_port}"
-                "/api/v1/ai, api_key=<the token above>"
+                f"AI (streaming, OpenAI-compatible): base_url={base}/api/v1/ai, "
+                "api_key=<the token above>"
             )
             self.stdout.write(
                 "More tokens: .venv/bin/python manage.py issue_dev_token "
