@@ -1,11 +1,20 @@
-"""Admin for content oversight: read-only content, grants, history, trash actions."""
+"""Admin for content oversight: read-only content, grants, history, trash actions.
 
+Grants edited in the document's page go through the sharing services, like
+the API's: ``access_grant`` (email normalised, the user linked or an
+invitation sent, ``invited_by`` set to the staff member), ``access_update``
+and ``access_revoke``. Django's change message and admin log record them.
+"""
+
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Exists, OuterRef
 from django.utils.translation import gettext_lazy as _
 
 from documents import services
 from documents.models import Document, DocumentAccess, DocumentRevision
+from project.exceptions import ApplicationError
 
 
 class TrashedFilter(admin.SimpleListFilter):
@@ -39,12 +48,62 @@ class SharedFilter(admin.SimpleListFilter):
         return queryset
 
 
+class DocumentAccessForm(forms.ModelForm):
+    """One grant: the email is chosen once; changing it is revoke and re-share."""
+
+    class Meta:
+        model = DocumentAccess
+        fields = ["email", "role"]
+
+    def __init__(self, *args, is_existing: bool = False, **kwargs) -> None:  # noqa: D107
+        super().__init__(*args, **kwargs)
+        if is_existing:
+            self.fields["email"].disabled = True
+
+    def clean_email(self) -> str:
+        """Return the address as the sharing service stores it (lower-cased)."""
+        return self.cleaned_data["email"].strip().lower()
+
+
+class DocumentAccessFormSet(forms.BaseInlineFormSet):
+    """Refuse what ``access_grant`` would: the owner's address, an address twice."""
+
+    def get_form_kwargs(self, index):
+        """Tell each form whether it shows a stored grant (UUIDs exist before saving)."""
+        kwargs = super().get_form_kwargs(index)
+        kwargs["is_existing"] = index is not None and index < self.initial_form_count()
+        return kwargs
+
+    def clean(self) -> None:
+        """Check the new grants against the owner and each other."""
+        super().clean()
+        owner_email = (self.instance.owner.email or "").lower()
+        existing = {form.instance.email for form in self.initial_forms}
+        seen: set[str] = set()
+        for form in self.extra_forms:
+            email = form.cleaned_data.get("email") if form.has_changed() else None
+            if not email or form.cleaned_data.get("DELETE"):
+                continue
+            if email == owner_email:
+                form.add_error("email", _("The owner already has full access."))
+            elif email in existing or email in seen:
+                form.add_error("email", _("This address already has a grant."))
+            seen.add(email)
+        if any(form.errors for form in self.forms):
+            raise ValidationError(_("Please correct the grants below."))
+
+
 class DocumentAccessInline(admin.TabularInline):
     model = DocumentAccess
+    form = DocumentAccessForm
+    formset = DocumentAccessFormSet
     fk_name = "document"
     extra = 0
     fields = ["email", "user", "role", "invited_by", "created_at"]
     readonly_fields = ["user", "invited_by", "created_at"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("user", "invited_by")
 
 
 class DocumentRevisionInline(admin.TabularInline):
@@ -120,6 +179,51 @@ class DocumentAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         # Deleting must run the purge hooks: use the "purge" action.
         return False
+
+    def save_model(self, request, obj, form, change) -> None:
+        """Save nothing: every field of a document is read-only here."""
+
+    def save_formset(self, request, form, formset, change) -> None:
+        """Apply grant changes through the sharing services, never ``formset.save``.
+
+        The formset's ``new_objects``/``changed_objects``/``deleted_objects``
+        are filled as ``BaseModelFormSet.save`` would, so that Django's change
+        message (and the admin log entry) says what happened.
+        """
+        if formset.model is not DocumentAccess:
+            formset.save()
+            return
+        document = form.instance
+        formset.new_objects, formset.changed_objects = [], []
+        formset.deleted_objects = []
+        for inline_form in formset.initial_forms:
+            # The stored grant, not the form's instance (already holding the
+            # posted values), so the service sees what changes.
+            access = services.access_get(
+                document=document, access_id=inline_form.instance.pk
+            )
+            if inline_form in formset.deleted_forms:
+                services.access_revoke(access=access)
+                formset.deleted_objects.append(access)
+            elif "role" in inline_form.changed_data:
+                services.access_update(
+                    access=access, role=inline_form.cleaned_data["role"]
+                )
+                formset.changed_objects.append((access, ["role"]))
+        for inline_form in formset.extra_forms:
+            if not inline_form.has_changed() or inline_form in formset.deleted_forms:
+                continue
+            try:
+                access, _created = services.access_grant(
+                    document=document,
+                    by=request.user,
+                    email=inline_form.cleaned_data["email"],
+                    role=inline_form.cleaned_data["role"],
+                )
+            except ApplicationError as error:
+                self.message_user(request, str(error.detail), messages.ERROR)
+                continue
+            formset.new_objects.append(access)
 
     @admin.action(description=_("Restore selected documents from the trash"))
     def restore_from_trash(self, request, queryset) -> None:
