@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export PORT
 
-.PHONY: run test test-infra docs lint format setup clean
+.PHONY: run test test-infra docs lint format setup clean chromium
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found; set PYTHON=/path/to/python3.11"; exit 1; }
@@ -28,8 +28,19 @@ run: setup
 	@# the same Django handler and middleware as production's two servers.
 	QUIRE_SERVE=all $(BIN)/gunicorn -c gunicorn.conf.py
 
+## chromium: Debian's Chromium for the browser tests (web/tests/browser), as root
+chromium:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+	  echo "WARNING: /usr/bin/chromium is missing and cannot be installed here (needs root and apt-get): the browser tests will be skipped; run 'sudo apt-get install chromium'"; \
+	fi
+
 ## test: set up, lint, check formatting, build the docs, run the whole suite
-test: setup
+## (browser tests too)
+test: setup chromium
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mkdocs build --strict --quiet

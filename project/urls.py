@@ -30,6 +30,8 @@ urlpatterns = [
     path("admin/login/", oidc.admin_login, name="admin-login"),
     path("oidc/", include("mozilla_django_oidc.urls")),
     path("admin/", admin.site.urls),
+    # The end-user web app at / (web/): pages, local sign-in, Cognito callback.
+    path("", include("web.urls")),
 ]
 
 handler400 = "project.exceptions.bad_request"

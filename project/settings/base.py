@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "documents",
     "attachments",
     "aiproxy",
+    "web",
 ]
 
 MIDDLEWARE = [
@@ -163,6 +164,8 @@ API_THROTTLE_SCOPES = {"ai": "60/min"} | env.dict("API_THROTTLE_SCOPES", default
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "accounts.authentication.CognitoAuthentication",
+        # The web app's session cookie, CSRF-checked (web/authentication.py).
+        "web.authentication.WebSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
@@ -198,6 +201,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # The web app's session (web/authentication.py) is for its own pages on
+    # this origin, not for API clients: the schema offers bearer tokens only.
+    "AUTHENTICATION_WHITELIST": ["accounts.authentication.CognitoAuthentication"],
     # Choice sets that share a field name need explicit component names.
     "ENUM_NAME_OVERRIDES": {
         "CallerRoleEnum": ["owner", "editor", "viewer"],
@@ -409,6 +415,17 @@ AUTHENTICATION_BACKENDS = (
     if ADMIN_OIDC_ENABLED
     else ["django.contrib.auth.backends.ModelBackend"]
 )
+
+# --- Web app (web/) ---------------------------------------------------------------
+# End users sign in through the Cognito hosted UI with this public app client
+# (code + PKCE; add it to COGNITO_AUDIENCE too); without it, and with the
+# local issuer on, a local page takes an email (never in production).
+COGNITO_WEB_CLIENT_ID = env.str("COGNITO_WEB_CLIENT_ID", default="")
+# Seconds a web session lasts (and a local sign-in's token).
+WEB_SESSION_SECONDS = env.int("WEB_SESSION_SECONDS", default=12 * 3600)
+# Extra origins the web app's scripts may connect to (the bucket's, for
+# presigned POST uploads, is added from the S3 settings).
+WEB_CONNECT_SRC = env.list("WEB_CONNECT_SRC", default=[])
 
 # --- Security headers (runtime) -----------------------------------------------
 # The admin and the API docs load scripts and styles only from this origin;

@@ -31,3 +31,4 @@ REST_FRAMEWORK = {
 # Tests don't run collectstatic: let whitenoise look files up per request
 # instead of warning at start-up that STATIC_ROOT does not exist.
 WHITENOISE_AUTOREFRESH = True
+WHITENOISE_USE_FINDERS = True
