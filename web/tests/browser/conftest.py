@@ -20,7 +20,7 @@ import pytest
 
 CHROMIUM = os.environ.get("QUIRE_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = Path(django_settings.BASE_DIR) / "var" / "screenshots"
-AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
+AXE = Path(__file__).parents[1] / "vendor" / "axe-core" / "axe.min.js"
 
 
 def free_port() -> int:
@@ -76,12 +76,60 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(skip)
 
 
+@pytest.fixture(scope="package")
+def playwright(_pw_api_request_contexts) -> Iterator:  # noqa: ANN001
+    """Start Playwright for this package only (pytest-playwright's, narrowed).
+
+    Its sync API keeps an asyncio loop in the main thread while it runs:
+    Django then refuses ORM calls from the test thread unless told otherwise,
+    and later tests' ``async_to_sync`` would fail. So it runs for these tests
+    only and is stopped when they are done.
+    """
+    from playwright.sync_api import sync_playwright
+
+    saved = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    pw = sync_playwright().start()
+    if _pw_api_request_contexts:
+        _pw_api_request_contexts.instrument(pw)
+    try:
+        yield pw
+    finally:
+        pw.stop()
+        if saved is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = saved
+
+
+@pytest.fixture(scope="package")
+def browser_type(playwright, browser_name):  # noqa: ANN001, ANN201
+    return getattr(playwright, browser_name)
+
+
+@pytest.fixture(scope="package")
+def launch_browser(browser_type_launch_args, browser_type) -> Callable:  # noqa: ANN001
+    return lambda **kwargs: browser_type.launch(
+        **{**browser_type_launch_args, **kwargs}
+    )
+
+
+@pytest.fixture(scope="package")
+def browser(launch_browser) -> Iterator:  # noqa: ANN001
+    browser = launch_browser()
+    yield browser
+    browser.close()
+
+
+@pytest.fixture(scope="package")
+def browser_context_args() -> dict:
+    """Open every page at the desktop size the screenshots are read at."""
+    return {"viewport": {"width": 1280, "height": 800}}
+
+
 @pytest.fixture(scope="session")
 def browser_type_launch_args() -> dict:
     """Launch Debian's Chromium, headless, with nothing reaching the network."""
-    # Playwright's sync API keeps an event loop in the main thread for the
-    # rest of the session; Django would then refuse ORM calls from tests.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     return {
         "executable_path": CHROMIUM,
         "headless": True,
@@ -106,7 +154,7 @@ def _patient_expectations() -> None:
     expect.set_options(timeout=15_000)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def quire_server(django_db_setup, django_db_blocker) -> Iterator[ThreadedUvicorn]:
     """Serve the whole project (Django's ASGI handler) on a free loopback port."""
     from django.core.asgi import get_asgi_application
