@@ -59,6 +59,10 @@ export class Editor {
   async open(id) {
     if (this.doc?.id === id) return;
     await this.leave();
+    // Nothing can be typed until the document is here (it would be replaced).
+    this.title.readOnly = this.body.readOnly = true;
+    this.title.value = this.body.value = "";
+    this.status("Loading…");
     const loaded = await attempt(() => request("GET", `documents/${id}/`));
     if (!loaded) {
       location.hash = "#/";
