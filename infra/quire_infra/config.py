@@ -40,9 +40,14 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "waf": False,
         "aiMonthlyBudgetUsd": 20,
         "aiHourlyTokensAlarm": 200_000,
+        "flowLogs": False,
+        "accessLogRetentionDays": 30,
+        "dbConnectionsAlarm": 60,
+        "dbFreeableMemoryAlarmMb": 128,
     },
     "prod": {
-        "natGateways": 1,
+        # One NAT per AZ: losing an AZ does not cut the other's tasks off.
+        "natGateways": 2,
         "taskSubnets": "private",
         "cpuArchitecture": "arm64",
         "apiCpu": 512,
@@ -65,6 +70,10 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "waf": True,
         "aiMonthlyBudgetUsd": 100,
         "aiHourlyTokensAlarm": 2_000_000,
+        "flowLogs": True,
+        "accessLogRetentionDays": 365,
+        "dbConnectionsAlarm": 150,
+        "dbFreeableMemoryAlarmMb": 256,
     },
 }
 
@@ -80,10 +89,12 @@ COMMON_DEFAULTS: dict[str, Any] = {
     "certificateArn": None,
     "cloudFrontCertificateArn": None,
     "cloudFrontPublicKeyPem": None,
-    "cloudFrontPrefixListId": None,
     "downloadPathPattern": "/attachments/*",
     "webOrigins": [],
     "senderDomain": None,
+    "senderAddress": None,
+    "webCallbackUrls": [],
+    "webSignOutUrls": [],
     "alarmEmail": None,
     "secretsInjection": "arn",
     "metricsNamespace": None,
@@ -100,10 +111,42 @@ COMMON_DEFAULTS: dict[str, Any] = {
     "fiveXxRatePercent": 5.0,
     "dbFreeStorageAlarmGb": 2,
     "wafRateLimit": 2000,
+    "apiThrottleRateLimit": 200,
+    "apiThrottleBurstLimit": 400,
+    "aiStreamTimeoutSeconds": 600,
+    "documentsMaxBodyBytes": 1_048_576,
+    "aiMaxBodyBytes": 524_288,
+    "dbRotationDays": 30,
+    "taskMemoryAlarmPercent": 85.0,
+    "maintenanceSchedules": {},
     "enableExecuteCommand": False,
     "paused": False,
     "cognitoDomainPrefix": None,
 }
+
+
+# The maintenance commands (``manage.py <name>``) the scheduler runs on the
+# migrate task definition, with their default EventBridge Scheduler
+# expressions (UTC). ``maintenanceSchedules`` overrides an expression by name.
+MAINTENANCE_COMMANDS: dict[str, list[str]] = {
+    "cleanup_attachments": ["python", "manage.py", "cleanup_attachments"],
+    "purge_trash": ["python", "manage.py", "purge_trash", "--older-than", "30d"],
+    "ai_release_stale": ["python", "manage.py", "ai_release_stale"],
+    "purge_idempotency_keys": ["python", "manage.py", "purge_idempotency_keys"],
+    "purge_throttle_buckets": ["python", "manage.py", "purge_throttle_buckets"],
+}
+DEFAULT_SCHEDULES: dict[str, str] = {
+    "cleanup_attachments": "rate(1 hour)",
+    # AI_STALE_RESERVATION_SECONDS is 15 minutes: a reservation is held at
+    # most about twice that.
+    "ai_release_stale": "rate(15 minutes)",
+    "purge_trash": "cron(15 3 * * ? *)",
+    "purge_idempotency_keys": "cron(30 3 * * ? *)",
+    "purge_throttle_buckets": "cron(45 3 * * ? *)",
+}
+_SCHEDULE = re.compile(
+    r"rate\((1 (minute|hour|day)|[1-9]\d* (minutes|hours|days))\)|cron\([^()]+\)"
+)
 
 
 class ConfigError(ValueError):
@@ -125,10 +168,12 @@ class StageConfig:
     certificate_arn: str | None
     cloudfront_certificate_arn: str | None
     cloudfront_public_key_pem: str | None
-    cloudfront_prefix_list_id: str | None
     download_path_pattern: str
     web_origins: list[str]
     sender_domain: str
+    sender_address: str
+    web_callback_urls: list[str]
+    web_sign_out_urls: list[str]
     alarm_email: str | None
     secrets_injection: str
     metrics_namespace: str
@@ -163,6 +208,18 @@ class StageConfig:
     container_insights: bool
     waf: bool
     waf_rate_limit: int
+    api_throttle_rate_limit: int
+    api_throttle_burst_limit: int
+    ai_stream_timeout_seconds: int
+    documents_max_body_bytes: int
+    ai_max_body_bytes: int
+    db_rotation_days: int
+    maintenance_schedules: dict[str, str]
+    flow_logs: bool
+    access_log_retention_days: int
+    db_connections_alarm: int
+    db_freeable_memory_alarm_mb: int
+    task_memory_alarm_percent: float
     ai_monthly_budget_usd: float
     ai_hourly_tokens_alarm: int
     p99_latency_seconds: float
@@ -207,6 +264,8 @@ def _coerce(value: Any, default: Any) -> Any:
         return int(value)
     if isinstance(default, float):
         return float(value)
+    if isinstance(default, dict):
+        return json.loads(value)
     if isinstance(default, list):
         value = value.strip()
         if value.startswith("["):
@@ -237,6 +296,11 @@ def load_config(get_context: Any, stage: str | None = None) -> StageConfig:
 
 def _validate(stage: str, values: dict[str, Any]) -> None:
     """Refuse combinations that would synthesize but not work."""
+    if not values["region"]:
+        raise ConfigError(
+            "region is required: the CloudFront web ACL and alarms live in "
+            "us-east-1 and reference this region's stacks"
+        )
     if not values["domain_name"]:
         raise ConfigError(
             "domainName is required (the public name CloudFront answers on)"
@@ -268,6 +332,41 @@ def _validate(stage: str, values: dict[str, Any]) -> None:
             raise ConfigError(f"aiProviders: {name!r} is not a provider name")
     if not values["sender_domain"]:
         values["sender_domain"] = values["domain_name"]
+    if not values["sender_address"]:
+        values["sender_address"] = f"no-reply@{values['sender_domain']}"
+    if not values["sender_address"].endswith("@" + values["sender_domain"]):
+        raise ConfigError("senderAddress must be an address at senderDomain")
+    public = f"https://{values['domain_name']}"
+    values["web_callback_urls"] = values["web_callback_urls"] or [
+        f"{public}/auth/callback"
+    ]
+    values["web_sign_out_urls"] = values["web_sign_out_urls"] or [f"{public}/"]
+    for url in values["web_callback_urls"] + values["web_sign_out_urls"]:
+        if not re.fullmatch(r"https://[^\s#]+|http://localhost(:\d+)?(/[^\s#]*)?", url):
+            raise ConfigError(
+                f"{url!r}: callback and sign-out URLs must be https:// "
+                "(or http://localhost for development)"
+            )
+    schedules = dict(DEFAULT_SCHEDULES)
+    for name, expression in (values["maintenance_schedules"] or {}).items():
+        if name not in MAINTENANCE_COMMANDS:
+            raise ConfigError(f"maintenanceSchedules: no command {name!r}")
+        if not _SCHEDULE.fullmatch(str(expression)):
+            raise ConfigError(
+                f"maintenanceSchedules.{name}: {expression!r} is not a "
+                "rate(...) or cron(...) expression"
+            )
+        schedules[name] = str(expression)
+    values["maintenance_schedules"] = schedules
+    if not 30 <= values["ai_stream_timeout_seconds"] <= 900:
+        raise ConfigError(
+            "aiStreamTimeoutSeconds must be 30-900 (API Gateway's streaming limit)"
+        )
+    if not 8 <= values["db_rotation_days"] <= 365:
+        raise ConfigError(
+            "dbRotationDays must be 8-365: the services restart weekly, and a "
+            "task's credentials stay valid for one rotation period"
+        )
     if not values["certificate_arn"] and not (
         values["hosted_zone_id"] and values["hosted_zone_name"]
     ):

@@ -19,6 +19,10 @@ from quire_infra.network import NetworkStack
 
 DB_NAME = "quire"
 DB_USER = "quire"
+# The role the services connect as; created by ``manage.py db_app_role`` in
+# the migrate step, its password rotated by Secrets Manager (alternating
+# users: the rotation adds ``quire_app_clone``, a member of ``quire_app``).
+DB_APP_USER = "quire_app"
 # Providers that authenticate without an API key (the task role, or nothing).
 KEYLESS_PROVIDERS = {"bedrock", "mock"}
 
@@ -37,6 +41,7 @@ class DataStack(Stack):
     ) -> None:
         super().__init__(scope, cid, **kwargs)
         self.config = config
+        self._log_bucket(network)
         self._database(network)
         self._bucket()
         self._secrets()
@@ -56,18 +61,10 @@ class DataStack(Stack):
             publicly_accessible=False,
             multi_az=config.db_multi_az,
             database_name=DB_NAME,
-            # Generated into Secrets Manager as JSON (username, password,
-            # dbname; the attachment adds host, port, engine); the task gets
-            # the secret's ARN, never the password.
-            credentials=rds.Credentials.from_secret(
-                rds.DatabaseSecret(
-                    self,
-                    "DatabaseSecret",
-                    username=DB_USER,
-                    dbname=DB_NAME,
-                    secret_name=f"{config.prefix}/database",
-                )
-            ),
+            # RDS keeps the master password in Secrets Manager and rotates
+            # it itself; only the migrate task may read it.
+            manage_master_user_password=True,
+            credentials=rds.Credentials.from_username(DB_USER),
             storage_encrypted=True,
             storage_type=rds.StorageType.GP3,
             allocated_storage=config.db_allocated_storage_gb,
@@ -106,11 +103,69 @@ class DataStack(Stack):
             removal_policy=RemovalPolicy.DESTROY,
         )
         self.database.node.add_dependency(db_logs)
-        if (
-            self.database.secret is None
-        ):  # pragma: no cover - from_generated_secret sets it
-            raise RuntimeError("the database has no generated secret")
-        self.database_secret = self.database.secret
+        if self.database.secret is None:  # pragma: no cover - RDS-managed
+            raise RuntimeError("the database has no master secret")
+        self.master_secret = self.database.secret
+        # The services' credentials: JSON username/password/dbname plus the
+        # host, port and engine the attachment adds, and ``masterarn``, which
+        # the alternating-users rotation signs in with to change passwords.
+        app_secret = rds.DatabaseSecret(
+            self,
+            "AppDatabaseSecret",
+            username=DB_APP_USER,
+            dbname=DB_NAME,
+            secret_name=f"{config.prefix}/database-app",
+            master_secret=self.master_secret,
+        )
+        self.app_database_secret = app_secret.attach(self.database)
+        self.app_database_secret.add_rotation_schedule(
+            "Rotation",
+            hosted_rotation=secretsmanager.HostedRotation.postgre_sql_multi_user(
+                master_secret=self.master_secret,
+                vpc=network.vpc,
+                vpc_subnets=network.rotation_subnets,
+                security_groups=[network.rotation_sg],
+                function_name=f"{config.prefix}-db-rotation",
+            ),
+            automatically_after=Duration.days(config.db_rotation_days),
+            # The role exists only once the migrate step created it.
+            rotate_immediately_on_update=False,
+        )
+
+    def _log_bucket(self, network: NetworkStack) -> None:
+        """Create the access-log bucket: ALB, CloudFront, S3 and VPC flow logs."""
+        config = self.config
+        self.log_bucket = s3.Bucket(
+            self,
+            "AccessLogs",
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            # CloudFront's standard logs are written with an ACL; the ALB's
+            # log delivery needs SSE-S3, not KMS.
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            enforce_ssl=True,
+            minimum_tls_version=1.2,
+            versioned=False,
+            removal_policy=RemovalPolicy.RETAIN,
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="expire-access-logs",
+                    expiration=Duration.days(config.access_log_retention_days),
+                    abort_incomplete_multipart_upload_after=Duration.days(1),
+                )
+            ],
+        )
+        if config.flow_logs:
+            # In this stack, not the network's: the bucket lives here.
+            ec2.FlowLog(
+                self,
+                "FlowLogs",
+                resource_type=ec2.FlowLogResourceType.from_vpc(network.vpc),
+                destination=ec2.FlowLogDestination.to_s3(
+                    self.log_bucket, "vpc-flow-logs/"
+                ),
+                traffic_type=ec2.FlowLogTrafficType.ALL,
+            )
 
     def _bucket(self) -> None:
         config = self.config
@@ -140,6 +195,8 @@ class DataStack(Stack):
             minimum_tls_version=1.2,
             versioned=True,
             cors=cors or None,
+            server_access_logs_bucket=self.log_bucket,
+            server_access_logs_prefix="s3/attachments/",
             removal_policy=RemovalPolicy.RETAIN,
             lifecycle_rules=[
                 s3.LifecycleRule(

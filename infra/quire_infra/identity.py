@@ -19,6 +19,9 @@ class IdentityStack(Stack):
         self, scope: Construct, cid: str, *, config: StageConfig, **kwargs
     ) -> None:
         super().__init__(scope, cid, **kwargs)
+        self.sender_domain = config.sender_domain
+        self.from_email = f"Quire <{config.sender_address}>"
+        self.email_identity = self._ses_identity(config)
         self.user_pool = cognito.UserPool(
             self,
             "UserPool",
@@ -43,22 +46,53 @@ class IdentityStack(Stack):
             mfa=cognito.Mfa.OPTIONAL,
             mfa_second_factor=cognito.MfaSecondFactor(sms=False, otp=True),
             account_recovery=cognito.AccountRecovery.EMAIL_ONLY,
+            # Sign-up and reset mail through our SES identity (DEVELOPER),
+            # not Cognito's default sender and its daily limit.
+            email=cognito.UserPoolEmail.with_ses(
+                from_email=config.sender_address,
+                from_name="Quire",
+                ses_verified_domain=config.sender_domain,
+            ),
             deletion_protection=config.is_prod,
             removal_policy=RemovalPolicy.RETAIN
             if config.is_prod
             else RemovalPolicy.DESTROY,
         )
+        self.user_pool.node.add_dependency(self.email_identity)
+        # The public client of the web app and the other apps: the
+        # authorization code flow only (no implicit flow), OIDC scopes. A
+        # public client has no secret, so PKCE (S256) is what binds a code to
+        # the client that asked for it; Cognito honours it but has no switch
+        # to require it, so every Quire client sends it.
         self.app_client = self.user_pool.add_client(
             "AppClient",
             user_pool_client_name=f"{config.prefix}-apps",
             generate_secret=False,
-            # SRP for sign-in; refresh tokens are always allowed.
-            auth_flows=cognito.AuthFlow(user_srp=True),
+            o_auth=cognito.OAuthSettings(
+                flows=cognito.OAuthFlows(
+                    authorization_code_grant=True, implicit_code_grant=False
+                ),
+                scopes=[
+                    cognito.OAuthScope.OPENID,
+                    cognito.OAuthScope.EMAIL,
+                    cognito.OAuthScope.PROFILE,
+                ],
+                callback_urls=config.web_callback_urls,
+                logout_urls=config.web_sign_out_urls,
+            ),
+            supported_identity_providers=[
+                cognito.UserPoolClientIdentityProvider.COGNITO
+            ],
             prevent_user_existence_errors=True,
             enable_token_revocation=True,
             access_token_validity=Duration.hours(1),
             id_token_validity=Duration.hours(1),
             refresh_token_validity=Duration.days(30),
+        )
+        # No password flows at all (SRP, USER_PASSWORD): sign-in happens in
+        # the hosted pages, so only refreshing a session remains.
+        self.app_client.node.default_child.add_property_override(
+            "ExplicitAuthFlows", ["ALLOW_REFRESH_TOKEN_AUTH"]
         )
         self.staff_group = cognito.CfnUserPoolGroup(
             self,
@@ -74,6 +108,7 @@ class IdentityStack(Stack):
         if config.cognito_domain_prefix:
             self._staff_sign_in(config)
 
+    def _ses_identity(self, config: StageConfig) -> ses.EmailIdentity:
         if config.hosted_zone_id and config.hosted_zone_name == config.sender_domain:
             # DKIM records are written into the zone, so the identity verifies itself.
             zone = route53.HostedZone.from_hosted_zone_attributes(
@@ -85,11 +120,7 @@ class IdentityStack(Stack):
             identity = ses.Identity.public_hosted_zone(zone)
         else:
             identity = ses.Identity.domain(config.sender_domain)
-        self.email_identity = ses.EmailIdentity(
-            self, "SenderIdentity", identity=identity
-        )
-        self.sender_domain = config.sender_domain
-        self.from_email = f"Quire <no-reply@{config.sender_domain}>"
+        return ses.EmailIdentity(self, "SenderIdentity", identity=identity)
 
     def _staff_sign_in(self, config: StageConfig) -> None:
         """Add the hosted UI and the confidential client the admin signs in with.

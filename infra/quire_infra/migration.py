@@ -1,19 +1,23 @@
-"""The one-off migration task, in its own stack so it can move to a new image first.
+"""The migration task and the scheduled maintenance that runs on its definition.
 
 Deploy it alone (``cdk deploy -e Quire-<stage>-Migration -c imageTag=NEW``), run
 it (the ``MigrateCommand`` output of the network stack), then deploy the rest:
 the services' ``REQUIRE_MIGRATED=1`` refuses to serve an unmigrated database.
+The migrate container runs ``migrate`` and then ``db_app_role`` (the services'
+database role and its grants) as the RDS master user.
 """
 
 from aws_cdk import Stack
 from constructs import Construct
 
 from quire_infra.config import StageConfig
-from quire_infra.service import ServiceStack
+from quire_infra.maintenance import maintenance
+from quire_infra.network import NetworkStack
+from quire_infra.service import CONTAINER_NAME, ServiceStack
 
 
 class MigrationStack(Stack):
-    """A Fargate task definition running ``python manage.py migrate --noinput``."""
+    """The migrate task definition, maintenance schedules and their rules."""
 
     def __init__(
         self,
@@ -22,14 +26,25 @@ class MigrationStack(Stack):
         *,
         config: StageConfig,
         service: ServiceStack,
+        network: NetworkStack,
         **kwargs,
     ) -> None:
         super().__init__(scope, cid, **kwargs)
-        # Same image, environment, secrets and role as the services.
+        # Same image, environment and secrets as the services; its own role.
         self.task_definition = service.task_definition(
             "migrate",
             cpu=config.api_cpu,
             memory=config.api_memory,
             serve=None,
             scope=self,
+        )
+        self.jobs, self.failed_rule = maintenance(
+            self,
+            config=config,
+            network=network,
+            cluster=service.cluster,
+            task_definition=self.task_definition,
+            container_name=CONTAINER_NAME,
+            app_secret_arn=service.data.app_database_secret.secret_arn,
+            service_names=list(service.services),
         )

@@ -12,6 +12,8 @@ from constructs import Construct
 
 from quire_infra.config import StageConfig
 from quire_infra.data import DataStack
+from quire_infra.maintenance import expected_interval_seconds
+from quire_infra.migration import MigrationStack
 from quire_infra.service import ServiceStack
 
 GB = 1024**3
@@ -37,6 +39,7 @@ class MonitoringStack(Stack):
         config: StageConfig,
         data: DataStack,
         service: ServiceStack,
+        migration: MigrationStack,
         **kwargs,
     ) -> None:
         super().__init__(scope, cid, **kwargs)
@@ -98,6 +101,28 @@ class MonitoringStack(Stack):
                 comparison=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
                 description=f"A {name.lower()} task fails /readyz",
             )
+            # No task registered at all sends no UnhealthyHostCount: count
+            # the healthy ones, and take silence for none.
+            self._alarm(
+                f"{name}NoHealthyHosts",
+                quire_service.target_group.metrics.healthy_host_count(
+                    statistic="Minimum", period=minute
+                ),
+                threshold=1,
+                evaluation_periods=3,
+                comparison=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+                missing=cloudwatch.TreatMissingData.BREACHING,
+                description=f"No healthy {name.lower()} task behind the ALB",
+            )
+            self._alarm(
+                f"{name}TaskMemory",
+                quire_service.service.metric_memory_utilization(
+                    statistic="Maximum", period=five
+                ),
+                threshold=config.task_memory_alarm_percent,
+                evaluation_periods=3,
+                description=f"The {name.lower()} tasks are close to their memory limit",
+            )
         self._alarm(
             "DbFreeStorage",
             database.metric_free_storage_space(statistic="Minimum", period=five),
@@ -106,6 +131,45 @@ class MonitoringStack(Stack):
             comparison=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
             description="The database is running out of storage",
         )
+        self._alarm(
+            "DbConnections",
+            database.metric_database_connections(statistic="Maximum", period=five),
+            threshold=config.db_connections_alarm,
+            evaluation_periods=2,
+            description="Database connections are close to max_connections",
+        )
+        self._alarm(
+            "DbFreeableMemory",
+            database.metric_freeable_memory(statistic="Minimum", period=five),
+            threshold=config.db_freeable_memory_alarm_mb * 1024 * 1024,
+            evaluation_periods=3,
+            comparison=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+            description="The database instance is running out of memory",
+        )
+        api_5xx = cloudwatch.Metric(
+            namespace="AWS/ApiGateway",
+            metric_name="5XXError",
+            dimensions_map={
+                "ApiName": service.api.rest_api_name,
+                "Stage": service.api.deployment_stage.stage_name,
+            },
+            statistic="Average",
+            period=five,
+        )
+        self._alarm(
+            "ApiGateway5xxRate",
+            # 5XXError's average is the share of requests answered 5xx.
+            cloudwatch.MathExpression(
+                label="API Gateway 5xx rate (%)",
+                expression="100 * FILL(m, 0)",
+                using_metrics={"m": api_5xx},
+                period=five,
+            ),
+            threshold=config.five_xx_rate_percent,
+            evaluation_periods=2,
+            description="More than the allowed share of API Gateway requests answered 5xx",
+        )
+        self._maintenance_alarms(migration)
         self._alarm(
             "DbCpu",
             database.metric_cpu_utilization(period=five),
@@ -159,6 +223,8 @@ class MonitoringStack(Stack):
         evaluation_periods: int,
         description: str,
         comparison: cloudwatch.ComparisonOperator = cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        missing: cloudwatch.TreatMissingData = cloudwatch.TreatMissingData.NOT_BREACHING,
+        datapoints_to_alarm: int | None = None,
     ) -> cloudwatch.Alarm:
         alarm = cloudwatch.Alarm(
             self,
@@ -169,13 +235,51 @@ class MonitoringStack(Stack):
             threshold=threshold,
             evaluation_periods=evaluation_periods,
             comparison_operator=comparison,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            treat_missing_data=missing,
+            datapoints_to_alarm=datapoints_to_alarm,
+            # A paused stage runs nothing on purpose: no pages for that.
+            actions_enabled=not self.config.paused,
         )
         action = cloudwatch_actions.SnsAction(self.topic)
         alarm.add_alarm_action(action)
         alarm.add_ok_action(action)
         self.alarms[name] = alarm
         return alarm
+
+    def _maintenance_alarms(self, migration: MigrationStack) -> None:
+        """Alarm on a failed maintenance run, and on each one that did not run."""
+
+        def matched(rule_name: str, period: Duration) -> cloudwatch.Metric:
+            return cloudwatch.Metric(
+                namespace="AWS/Events",
+                metric_name="MatchedEvents",
+                dimensions_map={"RuleName": rule_name},
+                statistic="Sum",
+                period=period,
+            )
+
+        self._alarm(
+            "MaintenanceFailed",
+            matched(migration.failed_rule.rule_name, Duration.minutes(5)),
+            threshold=1,
+            evaluation_periods=1,
+            comparison=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            description="A scheduled maintenance task exited non-zero or never started",
+        )
+        for name, job in migration.jobs.items():
+            # Two whole periods without a success: at least one run missed
+            # (one period alone may be the current, not yet run one).
+            period = Duration.seconds(expected_interval_seconds(job.expression))
+            self._alarm(
+                "Missed" + "".join(part.capitalize() for part in name.split("_")),
+                matched(job.succeeded.rule_name, period),
+                threshold=1,
+                evaluation_periods=2,
+                datapoints_to_alarm=2,
+                comparison=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+                missing=cloudwatch.TreatMissingData.BREACHING,
+                description=f"manage.py {name} has not succeeded on its schedule",
+            )
 
     def _dashboard(
         self,

@@ -15,7 +15,7 @@ DB_PORT = 5432
 
 
 class NetworkStack(Stack):
-    """VPC, S3 gateway endpoint and the ALB → tasks → database security groups."""
+    """VPC, endpoints and the VPC link → ALB → tasks → database security groups."""
 
     def __init__(
         self, scope: Construct, cid: str, *, config: StageConfig, **kwargs
@@ -24,6 +24,11 @@ class NetworkStack(Stack):
         subnets = [
             ec2.SubnetConfiguration(
                 name="public", subnet_type=ec2.SubnetType.PUBLIC, cidr_mask=24
+            ),
+            # The internal ALB and API Gateway's VPC link: no route to or
+            # from the internet at all.
+            ec2.SubnetConfiguration(
+                name="lb", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, cidr_mask=24
             ),
             ec2.SubnetConfiguration(
                 name="data", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, cidr_mask=24
@@ -45,7 +50,8 @@ class NetworkStack(Stack):
             max_azs=2,
             nat_gateways=config.nat_gateways,
             subnet_configuration=subnets,
-            restrict_default_security_group=False,
+            # The default group keeps no rule: nothing may use it by accident.
+            restrict_default_security_group=True,
         )
         # Free, and keeps S3 traffic (uploads verification, downloads) off the NAT.
         self.vpc.add_gateway_endpoint(
@@ -57,15 +63,21 @@ class NetworkStack(Stack):
             )
         else:
             self.task_subnets = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PUBLIC)
-        self.db_subnets = ec2.SubnetSelection(
-            subnet_type=ec2.SubnetType.PRIVATE_ISOLATED
-        )
+        self.lb_subnets = ec2.SubnetSelection(subnet_group_name="lb")
+        self.db_subnets = ec2.SubnetSelection(subnet_group_name="data")
 
+        self.vpc_link_sg = ec2.SecurityGroup(
+            self,
+            "VpcLinkSg",
+            vpc=self.vpc,
+            description="API Gateway VPC link: out only to the ALB on 443",
+            allow_all_outbound=False,
+        )
         self.alb_sg = ec2.SecurityGroup(
             self,
             "AlbSg",
             vpc=self.vpc,
-            description="Quire ALB: HTTPS from CloudFront/the internet, out only to the tasks",
+            description="Quire internal ALB: in only from the VPC link, out only to the tasks",
             allow_all_outbound=False,
         )
         self.tasks_sg = ec2.SecurityGroup(
@@ -75,28 +87,28 @@ class NetworkStack(Stack):
             description="Quire tasks: in only from the ALB; out to AWS APIs and AI providers",
             allow_all_outbound=True,
         )
+        self.rotation_sg = ec2.SecurityGroup(
+            self,
+            "RotationSg",
+            vpc=self.vpc,
+            description="Database secret rotation: out to the database and Secrets Manager",
+            allow_all_outbound=True,
+        )
         self.db_sg = ec2.SecurityGroup(
             self,
             "DbSg",
             vpc=self.vpc,
-            description="Quire database: in only from the tasks",
+            description="Quire database: in only from the tasks and the rotation",
             allow_all_outbound=False,
         )
-        if config.cloudfront_prefix_list_id:
-            # CloudFront's origin-facing list counts as ~55 rules against the SG
-            # quota of 60, so only HTTPS: nobody but CloudFront reaches port 80.
-            self.alb_sg.add_ingress_rule(
-                ec2.Peer.prefix_list(config.cloudfront_prefix_list_id),
-                ec2.Port.tcp(443),
-                "HTTPS from CloudFront only",
-            )
-        else:
-            self.alb_sg.add_ingress_rule(
-                ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS"
-            )
-            self.alb_sg.add_ingress_rule(
-                ec2.Peer.any_ipv4(), ec2.Port.tcp(80), "HTTP, redirected to HTTPS"
-            )
+        self.vpc_link_sg.add_egress_rule(
+            self.alb_sg, ec2.Port.tcp(443), "to the internal ALB"
+        )
+        self.alb_sg.add_ingress_rule(
+            self.vpc_link_sg,
+            ec2.Port.tcp(443),
+            "HTTPS from API Gateway's VPC link only",
+        )
         self.alb_sg.add_egress_rule(
             self.tasks_sg, ec2.Port.tcp(APP_PORT), "to the gunicorn tasks"
         )
@@ -104,8 +116,39 @@ class NetworkStack(Stack):
             self.alb_sg, ec2.Port.tcp(APP_PORT), "from the ALB only"
         )
         self.db_sg.add_ingress_rule(
-            self.tasks_sg, ec2.Port.tcp(DB_PORT), "PostgreSQL from the tasks only"
+            self.tasks_sg, ec2.Port.tcp(DB_PORT), "PostgreSQL from the tasks"
         )
+        self.db_sg.add_ingress_rule(
+            self.rotation_sg, ec2.Port.tcp(DB_PORT), "PostgreSQL from the rotation"
+        )
+        if config.nat_gateways > 0:
+            self.rotation_subnets = ec2.SubnetSelection(
+                subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS
+            )
+        else:
+            # No NAT (dev): the rotation function reaches Secrets Manager
+            # through an interface endpoint in one AZ ($7.30 a month) instead.
+            self.rotation_subnets = self.db_subnets
+            endpoint_sg = ec2.SecurityGroup(
+                self,
+                "SecretsEndpointSg",
+                vpc=self.vpc,
+                description="Secrets Manager endpoint: HTTPS from the rotation and the tasks",
+                allow_all_outbound=False,
+            )
+            for peer in (self.rotation_sg, self.tasks_sg):
+                endpoint_sg.add_ingress_rule(peer, ec2.Port.tcp(443), "HTTPS")
+            self.vpc.add_interface_endpoint(
+                "SecretsManagerEndpoint",
+                service=ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
+                subnets=ec2.SubnetSelection(
+                    subnets=self.vpc.select_subnets(subnet_group_name="data").subnets[
+                        :1
+                    ]
+                ),
+                security_groups=[endpoint_sg],
+                open=False,
+            )
         self._migrate_command(config)
 
     def _migrate_command(self, config: StageConfig) -> None:

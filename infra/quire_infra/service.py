@@ -1,9 +1,11 @@
-"""Compute and edge: ECS on Fargate behind an ALB, fronted by CloudFront.
+"""Compute and edge: CloudFront → API Gateway → internal ALB → ECS Fargate.
 
 One image, two gunicorn configurations (``QUIRE_SERVE=api|ai``) as two services;
-the ALB sends the streaming AI routes to the ``ai`` service and everything else
-to ``api``. CloudFront goes straight to the ALB (see infra/README.md, "Why
-ALB-direct"), with a secret origin header the ALB requires.
+the internal ALB sends the streaming AI routes to the ``ai`` service and
+everything else to ``api``. Nothing on the internet reaches the ALB: it sits in
+isolated subnets and admits only API Gateway's VPC link, and it serves only
+requests carrying the secret header CloudFront adds (a direct call to the API's
+execute-api name gets the ALB's 403).
 """
 
 from dataclasses import dataclass
@@ -12,24 +14,23 @@ from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
-from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_route53 as route53
 from aws_cdk import aws_route53_targets as route53_targets
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
-from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
+from quire_infra.api import rest_api
 from quire_infra.common import retention
 from quire_infra.config import StageConfig
-from quire_infra.data import DataStack
+from quire_infra.data import DB_NAME, DataStack
 from quire_infra.identity import IdentityStack
-from quire_infra.network import APP_PORT, NetworkStack
+from quire_infra.network import APP_PORT, DB_PORT, NetworkStack
 from quire_infra.registry import RegistryStack
+from quire_infra.roles import task_roles
 
 CONTAINER_NAME = "web"
 HEALTH_CHECK_PATH = "/readyz"
@@ -40,7 +41,23 @@ GRACEFUL_TIMEOUT_SECONDS = 25
 STOP_TIMEOUT_SECONDS = 30
 AI_PATHS = ["/api/v1/ai/*", "/api/v1/documents/*/ai/*"]
 ORIGIN_VERIFY_HEADER = "X-Origin-Verify"
-MIGRATE_COMMAND = ["python", "manage.py", "migrate", "--noinput"]
+# Migrations, then the application role and its grants (project/management/
+# commands/db_app_role.py), as the master user.
+MIGRATE_COMMAND = [
+    "sh",
+    "-c",
+    "python manage.py migrate --noinput && python manage.py db_app_role",
+]
+# ECS's own liveness check: /healthz touches nothing but the process. The Host
+# is one ALLOWED_HOSTS always holds (the task sets DJANGO_ALLOWED_HOSTS).
+CONTAINER_HEALTH_COMMAND = [
+    "CMD",
+    "python",
+    "-c",
+    "import urllib.request as u; u.urlopen(u.Request("
+    f"'http://127.0.0.1:{APP_PORT}/healthz', headers={{'Host': 'localhost'}}), "
+    "timeout=4)",
+]
 
 
 @dataclass
@@ -67,6 +84,7 @@ class ServiceStack(Stack):
         data: DataStack,
         identity: IdentityStack,
         registry: RegistryStack,
+        web_acl_arn: str | None = None,
         **kwargs,
     ) -> None:
         super().__init__(scope, cid, **kwargs)
@@ -96,6 +114,22 @@ class ServiceStack(Stack):
         # never appears in the template.
         origin_token = self.origin_verify.secret_value.unsafe_unwrap()
 
+        self.web_acl_arn = web_acl_arn
+        self.load_balancer, self.https_listener = self._load_balancer()
+        # With a custom domain, API Gateway tells the app the public host
+        # (X-Forwarded-Host, a constant). Without one the public host is the
+        # distribution's own name, which the API cannot name (CloudFront's
+        # origin is the API: a cycle), and the app sees the origin's name.
+        self.forwarded_host = (
+            config.domain_name if config.cloudfront_certificate_arn else None
+        )
+        self.api = rest_api(
+            self,
+            config=config,
+            network=network,
+            load_balancer=self.load_balancer,
+            forwarded_host=self.forwarded_host,
+        )
         self.distribution = self._distribution(origin_token)
         self.log_group = logs.LogGroup(
             self,
@@ -120,7 +154,7 @@ class ServiceStack(Stack):
         self.image = ecs.ContainerImage.from_ecr_repository(
             registry.repository, tag=config.image_tag
         )
-        self.task_role = self._task_role()
+        self.task_roles = task_roles(self, config=config, data=data, identity=identity)
         # The private key behind cloudFrontPublicKeyPem, put in Secrets Manager
         # by the operator (CDK never sees it).
         self.signing_key = None
@@ -130,7 +164,6 @@ class ServiceStack(Stack):
                 "DownloadSigningPrivateKey",
                 config.cloudfront_private_key_secret_arn,
             )
-        self.load_balancer, self.https_listener = self._load_balancer()
 
         self.services: dict[str, QuireService] = {}
         for name in ("api", "ai"):
@@ -159,26 +192,33 @@ class ServiceStack(Stack):
         for name, quire_service in self.services.items():
             self._autoscale(name, quire_service)
 
-        if config.waf:
-            self._waf()
         self._dns()
         self._outputs()
 
     # -- environment ---------------------------------------------------------
 
     def environment(self, serve: str | None) -> dict[str, str]:
-        """Return the task's plain environment: names, ids and ARNs, never secrets."""
+        """Return the task's plain environment: names, ids and ARNs, never secrets.
+
+        ``serve=None`` is the migrate task: it signs in as the RDS master
+        user (a secret holding only username and password, so host, port and
+        name come as variables) and is told the application secret, whose
+        role ``db_app_role`` keeps in step.
+        """
         config = self.config
         data = self.data
         identity = self.identity
         public_origin = f"https://{self.public_host}"
         env = {
             "DJANGO_SETTINGS_MODULE": "project.settings.production",
+            # localhost: the container's own health check.
             "DJANGO_ALLOWED_HOSTS": ",".join(
-                [config.domain_name, config.origin_domain_name]
+                [config.domain_name, config.origin_domain_name, "localhost"]
             ),
             "DJANGO_CSRF_TRUSTED_ORIGINS": public_origin,
-            "DATABASE_SECRET_ARN": data.database_secret.secret_arn,
+            "DATABASE_SECRET_ARN": data.app_database_secret.secret_arn,
+            "DOCUMENTS_MAX_BODY_BYTES": str(config.documents_max_body_bytes),
+            "AI_MAX_BODY_BYTES": str(config.ai_max_body_bytes),
             "AWS_STORAGE_BUCKET_NAME": data.bucket.bucket_name,
             "AWS_S3_REGION_NAME": self.region,
             "COGNITO_AWS_REGION": self.region,
@@ -196,7 +236,7 @@ class ServiceStack(Stack):
             # idle connections, so no request races a closing socket (502).
             "GUNICORN_KEEPALIVE": str(config.alb_idle_timeout_seconds + 15),
         }
-        for name, secret in data.ai_api_keys.items():
+        for name, secret in data.ai_api_keys.items() if serve == "ai" else ():
             env[f"AI_{name.upper().replace('-', '_')}_API_KEY_SECRET"] = (
                 secret.secret_arn
             )
@@ -209,9 +249,18 @@ class ServiceStack(Stack):
             env["COGNITO_ADMIN_CLIENT_ID"] = identity.admin_client.user_pool_client_id
         if config.secrets_injection == "arn":
             env["DJANGO_SECRET_KEY_SECRET_ARN"] = data.django_secret_key.secret_arn
+        if self.forwarded_host is not None:
+            env["DJANGO_USE_X_FORWARDED_HOST"] = "true"
         if serve is not None:
             env["QUIRE_SERVE"] = serve
             env["REQUIRE_MIGRATED"] = "1"
+        else:
+            database = data.database
+            env["DATABASE_SECRET_ARN"] = data.master_secret.secret_arn
+            env["DATABASE_HOST"] = database.db_instance_endpoint_address
+            env["DATABASE_PORT"] = str(DB_PORT)
+            env["DATABASE_NAME"] = DB_NAME
+            env["DATABASE_APP_SECRET_ARN"] = data.app_database_secret.secret_arn
         return env
 
     @property
@@ -243,56 +292,6 @@ class ServiceStack(Stack):
             )
         return secrets
 
-    def _task_role(self) -> iam.Role:
-        data = self.data
-        role = iam.Role(
-            self,
-            "TaskRole",
-            assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"),
-            description="What the Quire container may call",
-        )
-        # Secrets are read by the app at start-up (TTL-cached), by ARN.
-        for secret in (data.database_secret, *data.ai_api_keys.values()):
-            secret.grant_read(role)
-        if self.config.secrets_injection == "arn":
-            data.django_secret_key.grant_read(role)
-        data.bucket.grant_read_write(role)
-        data.bucket.grant_delete(role)
-        role.add_to_policy(
-            iam.PolicyStatement(
-                sid="CognitoUserAdmin",
-                actions=[
-                    "cognito-idp:AdminGetUser",
-                    "cognito-idp:AdminUserGlobalSignOut",
-                    "cognito-idp:AdminDisableUser",
-                    "cognito-idp:AdminDeleteUser",
-                ],
-                resources=[self.identity.user_pool.user_pool_arn],
-            )
-        )
-        role.add_to_policy(
-            iam.PolicyStatement(
-                sid="SendMail",
-                actions=["ses:SendEmail", "ses:SendRawEmail"],
-                resources=[
-                    f"arn:{self.partition}:ses:{self.region}:{self.account}:identity/{self.identity.sender_domain}"
-                ],
-            )
-        )
-        role.add_to_policy(
-            iam.PolicyStatement(
-                sid="BedrockModels",
-                actions=[
-                    "bedrock:InvokeModel",
-                    "bedrock:InvokeModelWithResponseStream",
-                ],
-                resources=[
-                    f"arn:{self.partition}:bedrock:{self.region}::foundation-model/*"
-                ],
-            )
-        )
-        return role
-
     # -- compute -------------------------------------------------------------
 
     def task_definition(
@@ -320,7 +319,7 @@ class ServiceStack(Stack):
                 ),
                 operating_system_family=ecs.OperatingSystemFamily.LINUX,
             ),
-            task_role=self.task_role,
+            task_role=self.task_roles["migrate" if serve is None else name],
         )
         container = task_definition.add_container(
             CONTAINER_NAME,
@@ -333,6 +332,20 @@ class ServiceStack(Stack):
                 stream_prefix=name, log_group=self.log_group
             ),
             stop_timeout=Duration.seconds(STOP_TIMEOUT_SECONDS),
+            # ECS replaces a task whose process stops answering; the ALB's
+            # /readyz check (dependencies too) only takes it out of rotation.
+            health_check=(
+                None
+                if serve is None
+                else ecs.HealthCheck(
+                    command=CONTAINER_HEALTH_COMMAND,
+                    interval=Duration.seconds(30),
+                    timeout=Duration.seconds(5),
+                    retries=3,
+                    start_period=Duration.seconds(60),
+                )
+            ),
+            readonly_root_filesystem=False,
         )
         if serve is not None:
             container.add_port_mappings(
@@ -444,8 +457,10 @@ class ServiceStack(Stack):
             "Alb",
             load_balancer_name=config.prefix,
             vpc=self.network.vpc,
-            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PUBLIC),
-            internet_facing=True,
+            # Internal, in subnets with no internet route; its group admits
+            # only API Gateway's VPC link.
+            vpc_subnets=self.network.lb_subnets,
+            internet_facing=False,
             security_group=self.network.alb_sg,
             # One value per ALB: long enough for an AI stream's silences.
             idle_timeout=Duration.seconds(config.alb_idle_timeout_seconds),
@@ -466,38 +481,25 @@ class ServiceStack(Stack):
                 message_body='{"detail": "Forbidden.", "code": "forbidden"}',
             ),
         )
-        alb.add_listener(
-            "Http",
-            port=80,
-            protocol=elbv2.ApplicationProtocol.HTTP,
-            open=False,
-            default_action=elbv2.ListenerAction.redirect(
-                protocol="HTTPS", port="443", permanent=True
-            ),
-        )
+        alb.log_access_logs(self.data.log_bucket, prefix="alb")
         return alb, https
 
     def _distribution(self, origin_token: str) -> cloudfront.Distribution:
         config = self.config
-        alb_origin = origins.HttpOrigin(
-            config.origin_domain_name,
-            protocol_policy=cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
-            origin_ssl_protocols=[cloudfront.OriginSslPolicy.TLS_V1_2],
+        # The API's execute-api name and stage path. The header travels
+        # through API Gateway to the ALB, which serves nothing without it.
+        alb_origin = origins.RestApiOrigin(
+            self.api,
             custom_headers={ORIGIN_VERIFY_HEADER: origin_token},
             # Gap allowed between two bytes of a response: AI streams send
             # chunks well within it; 60 s is CloudFront's default ceiling.
             read_timeout=Duration.seconds(60),
             keepalive_timeout=Duration.seconds(60),
         )
-        # With a custom domain the app sees the viewer's Host, so the absolute
-        # URLs it builds (OIDC callbacks, admin links) name the public domain,
-        # not the origin. Without one, Host would be *.cloudfront.net, which
-        # no ALB certificate can match: the origin's name is sent instead.
-        viewer_policy = (
-            cloudfront.OriginRequestPolicy.ALL_VIEWER
-            if config.cloudfront_certificate_arn
-            else cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER
-        )
+        # API Gateway answers only on its own Host: every viewer header but
+        # Host goes through (the public host reaches the app as
+        # X-Forwarded-Host, set by API Gateway).
+        viewer_policy = cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER
         dynamic = cloudfront.BehaviorOptions(
             origin=alb_origin,
             viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
@@ -571,97 +573,18 @@ class ServiceStack(Stack):
             certificate=certificate,
             domain_names=domain_names,
             minimum_protocol_version=cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
+            web_acl_id=self.web_acl_arn,
+            enable_logging=True,
+            log_bucket=self.data.log_bucket,
+            log_file_prefix="cloudfront/",
             http_version=cloudfront.HttpVersion.HTTP2_AND_3,
             price_class=cloudfront.PriceClass.PRICE_CLASS_100,
         )
-
-    def _waf(self) -> None:
-        """Attach a regional web ACL to the ALB (managed rules and a rate limit)."""
-        config = self.config
-
-        def visibility(name: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
-            return wafv2.CfnWebACL.VisibilityConfigProperty(
-                cloud_watch_metrics_enabled=True,
-                metric_name=f"{config.prefix}-{name}",
-                sampled_requests_enabled=True,
-            )
-
-        def managed(
-            name: str, priority: int, overrides: list[str] | None = None
-        ) -> wafv2.CfnWebACL.RuleProperty:
-            return wafv2.CfnWebACL.RuleProperty(
-                name=name,
-                priority=priority,
-                override_action=wafv2.CfnWebACL.OverrideActionProperty(none={}),
-                statement=wafv2.CfnWebACL.StatementProperty(
-                    managed_rule_group_statement=wafv2.CfnWebACL.ManagedRuleGroupStatementProperty(
-                        vendor_name="AWS",
-                        name=name,
-                        rule_action_overrides=[
-                            wafv2.CfnWebACL.RuleActionOverrideProperty(
-                                name=rule,
-                                action_to_use=wafv2.CfnWebACL.RuleActionProperty(
-                                    count={}
-                                ),
-                            )
-                            for rule in overrides or []
-                        ]
-                        or None,
-                    )
-                ),
-                visibility_config=visibility(name),
-            )
-
-        acl = wafv2.CfnWebACL(
-            self,
-            "WebAcl",
-            scope="REGIONAL",
-            default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
-            visibility_config=visibility("web-acl"),
-            rules=[
-                wafv2.CfnWebACL.RuleProperty(
-                    name="rate-limit-per-client",
-                    priority=0,
-                    action=wafv2.CfnWebACL.RuleActionProperty(block={}),
-                    statement=wafv2.CfnWebACL.StatementProperty(
-                        rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
-                            limit=config.waf_rate_limit,
-                            aggregate_key_type="FORWARDED_IP",
-                            forwarded_ip_config=wafv2.CfnWebACL.ForwardedIPConfigurationProperty(
-                                header_name="X-Forwarded-For", fallback_behavior="MATCH"
-                            ),
-                        )
-                    ),
-                    visibility_config=visibility("rate-limit"),
-                ),
-                # Uploads and AI prompts are larger than the 8 KB body rule allows;
-                # the app enforces its own size limits (413).
-                managed("AWSManagedRulesCommonRuleSet", 1, ["SizeRestrictions_BODY"]),
-                managed("AWSManagedRulesKnownBadInputsRuleSet", 2),
-                managed("AWSManagedRulesAmazonIpReputationList", 3),
-            ],
-        )
-        wafv2.CfnWebACLAssociation(
-            self,
-            "WebAclAlb",
-            resource_arn=self.load_balancer.load_balancer_arn,
-            web_acl_arn=acl.attr_arn,
-        )
-        self.web_acl = acl
 
     def _dns(self) -> None:
         if self.zone is None:
             return
         config = self.config
-        route53.ARecord(
-            self,
-            "OriginRecord",
-            zone=self.zone,
-            record_name=config.origin_domain_name,
-            target=route53.RecordTarget.from_alias(
-                route53_targets.LoadBalancerTarget(self.load_balancer)
-            ),
-        )
         if config.cloudfront_certificate_arn:
             target = route53.RecordTarget.from_alias(
                 route53_targets.CloudFrontTarget(self.distribution)

@@ -81,7 +81,6 @@ def prod(tmp_path_factory: pytest.TempPathFactory) -> Synth:
         cloudFrontCertificateArn=CLOUDFRONT_CERT,
         cloudFrontPublicKeyPem=(FIXTURES / "download-signing-key.pub.pem").read_text(),
         cloudFrontPrivateKeySecretArn=SIGNING_KEY_SECRET,
-        cloudFrontPrefixListId="pl-3b927c52",
         secretsInjection="ecs",
         cognitoDomainPrefix="quire-prod-example",
     )

@@ -7,6 +7,7 @@ import pytest
 from quire_infra.config import ConfigError, load_config
 
 BASE = {
+    "region": "eu-west-1",
     "domainName": "quire.example.com",
     "hostedZoneId": "Z0123456789EXAMPLE",
     "hostedZoneName": "example.com",
@@ -29,9 +30,10 @@ def test_load_config_dev_defaults_are_cheap():
 
 
 def test_load_config_prod_defaults_are_safe():
-    """Prod keeps tasks private behind a NAT, multi-AZ, protected, with WAF."""
+    """Prod keeps tasks private behind a NAT per AZ, multi-AZ, protected, with WAF."""
     config = load_config(context(), "prod")
-    assert (config.nat_gateways, config.task_subnets) == (1, "private")
+    assert (config.nat_gateways, config.task_subnets) == (2, "private")
+    assert config.flow_logs is True
     assert config.db_multi_az is True
     assert config.db_deletion_protection is True
     assert config.waf is True
@@ -74,6 +76,13 @@ def test_load_config_stage_from_context_is_used():
     ("values", "message"),
     [
         ({"stage": "qa"}, "unknown stage"),
+        ({"region": None}, "region is required"),
+        ({"dbRotationDays": 7}, "dbRotationDays"),
+        ({"aiStreamTimeoutSeconds": 901}, "aiStreamTimeoutSeconds"),
+        ({"maintenanceSchedules": {"vacuum": "rate(1 hour)"}}, "no command"),
+        ({"maintenanceSchedules": {"purge_trash": "daily"}}, "not a rate"),
+        ({"webCallbackUrls": ["http://quire.example.com/cb"]}, "must be https"),
+        ({"senderAddress": "ops@elsewhere.test"}, "senderAddress"),
         ({"domainName": None}, "domainName is required"),
         ({"hostedZoneId": None}, "needs a certificate"),
         ({"taskSubnets": "private", "natGateways": 0}, "need a NAT gateway"),
@@ -112,3 +121,35 @@ def test_load_config_paused_allows_zero_tasks():
     """``paused=true`` (first deploy, dev nights) is a boolean switch."""
     assert load_config(context(paused="true"), "dev").paused is True
     assert load_config(context(), "dev").paused is False
+
+
+def test_load_config_web_urls_default_to_the_domain():
+    """The app client's callback and sign-out URLs derive from domainName."""
+    config = load_config(context(), "prod")
+    assert config.web_callback_urls == ["https://quire.example.com/auth/callback"]
+    assert config.web_sign_out_urls == ["https://quire.example.com/"]
+
+
+def test_load_config_web_urls_allow_localhost_for_development():
+    """A developer's http://localhost callback is accepted next to https ones."""
+    config = load_config(
+        context(
+            webCallbackUrls="https://a.test/auth/callback,http://localhost:8000/auth/callback"
+        ),
+        "dev",
+    )
+    assert config.web_callback_urls[1] == "http://localhost:8000/auth/callback"
+
+
+def test_load_config_maintenance_schedule_override_keeps_the_others():
+    """Overriding one schedule leaves the other commands on their defaults."""
+    config = load_config(
+        context(maintenanceSchedules='{"purge_trash": "cron(0 5 * * ? *)"}'), "dev"
+    )
+    assert config.maintenance_schedules == {
+        "cleanup_attachments": "rate(1 hour)",
+        "ai_release_stale": "rate(15 minutes)",
+        "purge_trash": "cron(0 5 * * ? *)",
+        "purge_idempotency_keys": "cron(30 3 * * ? *)",
+        "purge_throttle_buckets": "cron(45 3 * * ? *)",
+    }

@@ -21,8 +21,6 @@ WIRED_ENV = {
     "COGNITO_USER_POOL",
     "COGNITO_AUDIENCE",
     "COGNITO_STAFF_GROUP",
-    "AI_OPENAI_API_KEY_SECRET",
-    "AI_ANTHROPIC_API_KEY_SECRET",
     "METRICS_ENABLED",
     "METRICS_NAMESPACE",
     "DJANGO_DEFAULT_FROM_EMAIL",
@@ -43,13 +41,26 @@ SECRET_VALUE_NAMES = {
 }
 ALARMS = {
     "Http5xxRate",
+    "ApiGateway5xxRate",
     "ApiP99Latency",
     "ApiUnhealthyHosts",
     "AiUnhealthyHosts",
+    "ApiNoHealthyHosts",
+    "AiNoHealthyHosts",
+    "ApiTaskMemory",
+    "AiTaskMemory",
     "DbFreeStorage",
     "DbCpu",
+    "DbConnections",
+    "DbFreeableMemory",
     "AiSpend",
     "AiTokenVolume",
+    "MaintenanceFailed",
+    "MissedCleanupAttachments",
+    "MissedPurgeTrash",
+    "MissedAiReleaseStale",
+    "MissedPurgeIdempotencyKeys",
+    "MissedPurgeThrottleBuckets",
 }
 
 
@@ -65,6 +76,15 @@ def containers(synth) -> dict[str, dict[str, Any]]:
         (container,) = props["ContainerDefinitions"]
         result[props["Family"]] = container
     return result
+
+
+def task_definitions(synth) -> dict[str, dict[str, Any]]:
+    """Return each task definition's properties, keyed by family."""
+    found = {
+        **synth.resources("Service", "AWS::ECS::TaskDefinition"),
+        **synth.resources("Migration", "AWS::ECS::TaskDefinition"),
+    }
+    return {r["Properties"]["Family"]: r["Properties"] for r in found.values()}
 
 
 def environment(container: dict[str, Any]) -> dict[str, Any]:
@@ -200,41 +220,55 @@ def test_bucket_cors_dev_allows_presigned_post_from_web_origins(dev):
 
 
 @pytest.mark.parametrize("stage", ["dev", "prod"])
-def test_database_any_stage_is_private_and_encrypted(stage, request):
-    """PostgreSQL is not publicly accessible, encrypted, with a generated secret."""
+def test_database_any_stage_is_private_encrypted_with_managed_master(stage, request):
+    """PostgreSQL is private and encrypted; RDS manages the master password."""
     synth = request.getfixturevalue(stage)
-    template = synth.template("Data")
-    template.has_resource_properties(
-        "AWS::RDS::DBInstance",
-        {
-            "Engine": "postgres",
-            "PubliclyAccessible": False,
-            "StorageEncrypted": True,
-        },
-    )
     (instance,) = synth.resources("Data", "AWS::RDS::DBInstance").values()
-    # The password is a dynamic reference to the generated secret, not a value.
-    password = json.dumps(instance["Properties"]["MasterUserPassword"])
-    assert "{{resolve:secretsmanager:" in password
-    template.has_resource_properties(
-        "AWS::SecretsManager::Secret",
-        {
-            "GenerateSecretString": Match.object_like(
-                {
-                    # The app needs dbname in the secret (host and port are
-                    # added by the instance attachment).
-                    "SecretStringTemplate": json.dumps(
-                        {"username": "quire", "dbname": "quire"}, separators=(",", ":")
-                    )
-                }
-            )
-        },
-    )
+    props = instance["Properties"]
+    assert props["Engine"] == "postgres"
+    assert props["PubliclyAccessible"] is False
+    assert props["StorageEncrypted"] is True
+    assert props["ManageMasterUserPassword"] is True
+    assert props["MasterUsername"] == "quire"
+    assert "MasterUserPassword" not in props
     (subnet_group,) = synth.resources("Data", "AWS::RDS::DBSubnetGroup").values()
     assert all(
         "dataSubnet" in subnet["Fn::ImportValue"]
         for subnet in subnet_group["Properties"]["SubnetIds"]
     )
+
+
+def test_database_app_secret_dev_names_the_app_role_and_the_master(dev):
+    """The services' secret is for quire_app and carries the master secret's ARN."""
+    (secret,) = [
+        r["Properties"]
+        for r in dev.resources("Data", "AWS::SecretsManager::Secret").values()
+        if r["Properties"].get("Name") == "quire-dev/database-app"
+    ]
+    template = secret["GenerateSecretString"]["SecretStringTemplate"]
+    rendered = json.dumps(template)
+    assert '\\"username\\":\\"quire_app\\"' in rendered
+    assert '\\"dbname\\":\\"quire\\"' in rendered
+    # masterarn: what the alternating-users rotation signs in with.
+    assert "masterarn" in rendered
+    assert "MasterUserSecret.SecretArn" in rendered
+    dev.template("Data").resource_count_is(
+        "AWS::SecretsManager::SecretTargetAttachment", 1
+    )
+
+
+def test_database_app_secret_dev_rotates_with_alternating_users(dev):
+    """Secrets Manager rotates it every 30 days (multi-user), not at deploy."""
+    (schedule,) = dev.resources(
+        "Data", "AWS::SecretsManager::RotationSchedule"
+    ).values()
+    props = schedule["Properties"]
+    assert props["RotationRules"]["ScheduleExpression"] == "rate(30 days)"
+    assert props["RotateImmediatelyOnUpdate"] is False
+    hosted = props["HostedRotationLambda"]
+    assert hosted["RotationType"] == "PostgreSQLMultiUser"
+    assert "MasterUserSecret.SecretArn" in json.dumps(hosted["MasterSecretArn"])
+    assert "RotationSg" in json.dumps(hosted["VpcSecurityGroupIds"])
 
 
 def test_database_prod_is_protected_multi_az_and_backed_up(prod):
@@ -282,11 +316,12 @@ def sg_ingress(synth, group_suffix: str) -> list[dict[str, Any]]:
     return inline + separate
 
 
-def test_security_groups_database_admits_only_the_tasks(dev):
-    """The database group has exactly one ingress rule: 5432 from the tasks."""
-    (rule,) = sg_ingress(dev, "DbSg")
-    assert rule["FromPort"] == rule["ToPort"] == 5432
-    assert rule["SourceSecurityGroupId"]["Fn::GetAtt"][0].startswith("TasksSg")
+def test_security_groups_database_admits_only_tasks_and_rotation(dev):
+    """The database admits 5432 from the tasks and the rotation function only."""
+    rules = sg_ingress(dev, "DbSg")
+    assert {(r["FromPort"], r["ToPort"]) for r in rules} == {(5432, 5432)}
+    sources = sorted(r["SourceSecurityGroupId"]["Fn::GetAtt"][0][:7] for r in rules)
+    assert sources == ["Rotatio", "TasksSg"]
 
 
 def test_security_groups_tasks_admit_only_the_alb(dev):
@@ -296,19 +331,72 @@ def test_security_groups_tasks_admit_only_the_alb(dev):
     assert rule["SourceSecurityGroupId"]["Fn::GetAtt"][0].startswith("AlbSg")
 
 
-def test_security_groups_prod_alb_admits_only_cloudfront(prod):
-    """With the CloudFront prefix list configured, only it reaches the ALB."""
-    (rule,) = sg_ingress(prod, "AlbSg")
-    assert rule["SourcePrefixListId"] == "pl-3b927c52"
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_security_groups_any_stage_alb_admits_only_the_vpc_link(stage, request):
+    """The ALB's one ingress rule is 443 from API Gateway's VPC link group."""
+    (rule,) = sg_ingress(request.getfixturevalue(stage), "AlbSg")
+    assert rule["FromPort"] == rule["ToPort"] == 443
+    assert rule["SourceSecurityGroupId"]["Fn::GetAtt"][0].startswith("VpcLinkSg")
+    assert "CidrIp" not in rule
+
+
+def test_security_groups_dev_vpc_link_reaches_only_the_alb(dev):
+    """The VPC link's group sends only to the ALB on 443 and admits nothing."""
+    raw = dev.raw("Network")["Resources"]
+    (group,) = [
+        v
+        for k, v in raw.items()
+        if k.startswith("VpcLinkSg") and v["Type"] == "AWS::EC2::SecurityGroup"
+    ]
+    assert "SecurityGroupIngress" not in group["Properties"]
+    egress = [
+        v["Properties"]
+        for v in raw.values()
+        if v["Type"] == "AWS::EC2::SecurityGroupEgress"
+        and v["Properties"]["GroupId"]["Fn::GetAtt"][0].startswith("VpcLinkSg")
+    ]
+    (rule,) = egress
     assert rule["FromPort"] == 443
+    assert rule["DestinationSecurityGroupId"]["Fn::GetAtt"][0].startswith("AlbSg")
 
 
-def test_vpc_dev_has_no_nat_and_prod_one(dev, prod):
-    """Dev saves the NAT gateway (public tasks); prod has one."""
+def test_vpc_dev_has_no_nat_and_prod_one_per_az(dev, prod):
+    """Dev saves the NAT gateway (public tasks); prod has one in each AZ."""
     assert dev.resources("Network", "AWS::EC2::NatGateway") == {}
-    assert len(prod.resources("Network", "AWS::EC2::NatGateway")) == 1
-    prod.template("Network").resource_count_is("AWS::EC2::Subnet", 6)
-    dev.template("Network").resource_count_is("AWS::EC2::Subnet", 4)
+    assert len(prod.resources("Network", "AWS::EC2::NatGateway")) == 2
+    prod.template("Network").resource_count_is("AWS::EC2::Subnet", 8)
+    dev.template("Network").resource_count_is("AWS::EC2::Subnet", 6)
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_vpc_any_stage_lb_subnets_have_no_internet_route(stage, request):
+    """The ALB's subnets route nowhere outside the VPC (no IGW, no NAT)."""
+    raw = request.getfixturevalue(stage).raw("Network")["Resources"]
+    lb_tables = {
+        k
+        for k, v in raw.items()
+        if v["Type"] == "AWS::EC2::RouteTable" and k.startswith("VpclbSubnet")
+    }
+    assert len(lb_tables) == 2
+    routes = [
+        v
+        for v in raw.values()
+        if v["Type"] == "AWS::EC2::Route"
+        and v["Properties"]["RouteTableId"].get("Ref") in lb_tables
+    ]
+    assert routes == []
+    for key, value in raw.items():
+        if value["Type"] == "AWS::EC2::Subnet" and key.startswith("VpclbSubnet"):
+            assert value["Properties"]["MapPublicIpOnLaunch"] is False
+
+
+def test_vpc_prod_writes_flow_logs_to_the_log_bucket(prod, dev):
+    """Prod logs all VPC traffic to the access-log bucket; dev logs none."""
+    (flow,) = prod.resources("Data", "AWS::EC2::FlowLog").values()
+    assert flow["Properties"]["LogDestinationType"] == "s3"
+    assert flow["Properties"]["TrafficType"] == "ALL"
+    assert "AccessLogs" in json.dumps(flow["Properties"]["LogDestination"])
+    assert dev.resources("Data", "AWS::EC2::FlowLog") == {}
 
 
 # -- compute -----------------------------------------------------------------
@@ -327,6 +415,14 @@ def test_task_environment_dev_wires_every_runtime_variable(dev):
         assert env["AI_PROVIDERS"] == "openai,anthropic"
         assert env["METRICS_NAMESPACE"] == "Quire/dev"
         assert env["GUNICORN_KEEPALIVE"] == "135"
+    ai_env = environment(by_family["quire-dev-ai"])
+    assert {"AI_OPENAI_API_KEY_SECRET", "AI_ANTHROPIC_API_KEY_SECRET"} <= ai_env.keys()
+    # Only the ai service calls the providers (and only its role reads keys).
+    for family in ("quire-dev-api", "quire-dev-migrate"):
+        assert not any(
+            k.startswith("AI_") and k.endswith("_SECRET")
+            for k in environment(by_family[family])
+        )
 
 
 @pytest.mark.parametrize("stage", ["dev", "prod"])
@@ -335,11 +431,10 @@ def test_task_environment_any_stage_carries_no_secret_value(stage, request):
     for container in containers(request.getfixturevalue(stage)).values():
         env = environment(container)
         assert not SECRET_VALUE_NAMES & env.keys()
-        for name in (
-            "DATABASE_SECRET_ARN",
-            "AI_OPENAI_API_KEY_SECRET",
-            "AI_ANTHROPIC_API_KEY_SECRET",
-        ):
+        names = ["DATABASE_SECRET_ARN"]
+        if env.get("QUIRE_SERVE") == "ai":
+            names += ["AI_OPENAI_API_KEY_SECRET", "AI_ANTHROPIC_API_KEY_SECRET"]
+        for name in names:
             # A reference to a secret resource in the data stack, not a literal.
             assert set(env[name]) == {"Fn::ImportValue"}, name
         literals = [value for value in env.values() if isinstance(value, str)]
@@ -373,28 +468,45 @@ def test_task_signing_key_prod_comes_from_the_operator_secret(prod):
         assert "DownloadSigningKey" in json.dumps(env["AWS_CLOUDFRONT_KEY_ID"])
 
 
-def test_task_role_dev_reads_only_named_secrets(dev):
-    """The task role may read the four app secrets by ARN, no wildcard."""
-    policies = dev.resources("Service", "AWS::IAM::Policy")
-    statements = [
-        statement
-        for policy in policies.values()
-        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
-        if "secretsmanager:GetSecretValue" in statement["Action"]
-    ]
-    resources = [statement["Resource"] for statement in statements]
-    assert len(resources) == 4
-    assert "*" not in json.dumps(resources)
+def test_task_roles_any_stage_are_one_per_service(dev):
+    """api, ai and migrate each run with their own task role."""
+    roles = {
+        family: props["TaskRoleArn"]["Fn::GetAtt"][0]
+        if "Fn::GetAtt" in props["TaskRoleArn"]
+        else props["TaskRoleArn"]["Fn::ImportValue"]
+        for family, props in task_definitions(dev).items()
+    }
+    assert "ApiTaskRole" in roles["quire-dev-api"]
+    assert "AiTaskRole" in roles["quire-dev-ai"]
+    assert "MigrateTaskRole" in roles["quire-dev-migrate"]
 
 
-def test_migrate_task_any_stage_runs_manage_py_migrate(dev):
-    """A one-off task definition runs the migrations with the same image and env."""
+def test_migrate_task_dev_migrates_then_creates_the_app_role(dev):
+    """The migrate task runs migrate, then db_app_role, as the master user."""
     container = containers(dev)["quire-dev-migrate"]
-    assert container["Command"] == ["python", "manage.py", "migrate", "--noinput"]
-    assert "QUIRE_SERVE" not in environment(container)
-    assert environment(container).keys() >= WIRED_ENV
-    outputs = dev.raw("Network")["Outputs"]
-    assert "MigrateCommand" in outputs
+    assert container["Command"] == [
+        "sh",
+        "-c",
+        "python manage.py migrate --noinput && python manage.py db_app_role",
+    ]
+    env = environment(container)
+    assert "QUIRE_SERVE" not in env
+    assert env.keys() >= WIRED_ENV
+    assert "MasterUserSecret" in json.dumps(env["DATABASE_SECRET_ARN"])
+    assert "AppDatabaseSecret" in json.dumps(env["DATABASE_APP_SECRET_ARN"])
+    assert env["DATABASE_NAME"] == "quire"
+    assert env["DATABASE_PORT"] == "5432"
+    assert "EndpointAddress" in json.dumps(env["DATABASE_HOST"])
+    assert "MigrateCommand" in dev.raw("Network")["Outputs"]
+
+
+def test_services_dev_connect_as_the_app_role(dev):
+    """api and ai read the application secret, never the master one."""
+    for serve in ("api", "ai"):
+        env = environment(containers(dev)[f"quire-dev-{serve}"])
+        assert "AppDatabaseSecret" in json.dumps(env["DATABASE_SECRET_ARN"])
+        assert "DATABASE_APP_SECRET_ARN" not in env
+        assert "MasterUserSecret" not in json.dumps(env)
 
 
 def test_containers_dev_stop_after_gunicorn_graceful_timeout(dev):
@@ -493,24 +605,15 @@ def test_autoscaling_any_stage_limits_and_policies(stage, limits, request):
 # -- load balancer and edge --------------------------------------------------
 
 
-def test_alb_dev_redirects_http_to_https(dev):
-    """Port 80 answers with a permanent redirect to HTTPS."""
-    dev.template("Service").has_resource_properties(
-        "AWS::ElasticLoadBalancingV2::Listener",
-        {
-            "Port": 80,
-            "DefaultActions": [
-                {
-                    "Type": "redirect",
-                    "RedirectConfig": {
-                        "Protocol": "HTTPS",
-                        "Port": "443",
-                        "StatusCode": "HTTP_301",
-                    },
-                }
-            ],
-        },
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_alb_any_stage_listens_on_https_only(stage, request):
+    """The one listener is HTTPS 443; there is no plain-HTTP listener."""
+    listeners = request.getfixturevalue(stage).resources(
+        "Service", "AWS::ElasticLoadBalancingV2::Listener"
     )
+    (listener,) = listeners.values()
+    assert listener["Properties"]["Port"] == 443
+    assert listener["Properties"]["Protocol"] == "HTTPS"
 
 
 def test_alb_dev_refuses_requests_without_the_origin_header(dev):
@@ -546,21 +649,25 @@ def test_alb_dev_routes_ai_paths_to_the_ai_service(dev):
         assert header["HttpHeaderConfig"]["HttpHeaderName"] == "X-Origin-Verify"
 
 
-def test_alb_dev_idle_timeout_fits_ai_streams(dev):
-    """The ALB idle timeout is long enough for an AI stream's pauses."""
-    dev.template("Service").has_resource_properties(
-        "AWS::ElasticLoadBalancingV2::LoadBalancer",
-        {
-            "Scheme": "internet-facing",
-            "LoadBalancerAttributes": Match.array_with(
-                [{"Key": "idle_timeout.timeout_seconds", "Value": "120"}]
-            ),
-        },
-    )
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_alb_any_stage_is_internal_in_isolated_subnets(stage, request):
+    """The ALB is internal, in the lb subnets, logs access, fits AI streams."""
+    synth = request.getfixturevalue(stage)
+    (alb,) = synth.resources(
+        "Service", "AWS::ElasticLoadBalancingV2::LoadBalancer"
+    ).values()
+    props = alb["Properties"]
+    assert props["Scheme"] == "internal"
+    assert all("lbSubnet" in subnet["Fn::ImportValue"] for subnet in props["Subnets"])
+    attributes = {a["Key"]: a["Value"] for a in props["LoadBalancerAttributes"]}
+    assert attributes["idle_timeout.timeout_seconds"] == "120"
+    assert attributes["access_logs.s3.enabled"] == "true"
+    assert attributes["access_logs.s3.prefix"] == "alb"
+    assert attributes["routing.http.drop_invalid_header_fields.enabled"] == "true"
 
 
-def test_distribution_dev_sends_api_and_admin_to_the_alb_uncached(dev):
-    """/api/* and /admin/* reach the ALB origin over HTTPS, never cached."""
+def test_distribution_dev_sends_api_and_admin_to_api_gateway_uncached(dev):
+    """/api/* and /admin/* reach API Gateway's stage over HTTPS, never cached."""
     (dist,) = dev.resources("Service", "AWS::CloudFront::Distribution").values()
     config = dist["Properties"]["DistributionConfig"]
     behaviors = {b["PathPattern"]: b for b in config["CacheBehaviors"]}
@@ -572,7 +679,8 @@ def test_distribution_dev_sends_api_and_admin_to_the_alb_uncached(dev):
     for path in AI_PATHS:
         assert behaviors[path]["Compress"] is False
     (origin,) = config["Origins"]
-    assert origin["DomainName"] == "origin.dev.quire.example.com"
+    assert "execute-api" in json.dumps(origin["DomainName"])
+    assert "ApiDeploymentStagelive" in json.dumps(origin["OriginPath"])
     assert origin["CustomOriginConfig"]["OriginProtocolPolicy"] == "https-only"
     assert origin["OriginCustomHeaders"][0]["HeaderName"] == "X-Origin-Verify"
 
@@ -581,9 +689,11 @@ ALL_VIEWER = "216adef6-5c7f-47e4-b989-5492eafa07d3"
 ALL_VIEWER_EXCEPT_HOST = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
 
 
-def test_distribution_dev_without_domain_sends_the_origin_host(dev):
-    """On the cloudfront.net name the ALB sees Host: origin.<domain>."""
-    (dist,) = dev.resources("Service", "AWS::CloudFront::Distribution").values()
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_distribution_any_stage_keeps_api_gateway_host(stage, request):
+    """API Gateway answers on its own name: the viewer's Host is not forwarded."""
+    synth = request.getfixturevalue(stage)
+    (dist,) = synth.resources("Service", "AWS::CloudFront::Distribution").values()
     config = dist["Properties"]["DistributionConfig"]
     assert (
         config["DefaultCacheBehavior"]["OriginRequestPolicyId"]
@@ -591,11 +701,20 @@ def test_distribution_dev_without_domain_sends_the_origin_host(dev):
     )
 
 
-def test_distribution_prod_with_domain_forwards_the_viewer_host(prod):
-    """With a custom domain the app sees Host: <domain>; the ALB cert covers it."""
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_distribution_any_stage_logs_to_the_log_bucket(stage, request):
+    """CloudFront writes standard logs under cloudfront/ in the log bucket."""
+    synth = request.getfixturevalue(stage)
+    (dist,) = synth.resources("Service", "AWS::CloudFront::Distribution").values()
+    logging = dist["Properties"]["DistributionConfig"]["Logging"]
+    assert logging["Prefix"] == "cloudfront/"
+    assert "AccessLogs" in json.dumps(logging["Bucket"])
+
+
+def test_distribution_prod_with_domain_has_alias_and_origin_certificate(prod):
+    """With a custom domain the distribution answers on it; the ALB cert covers it."""
     (dist,) = prod.resources("Service", "AWS::CloudFront::Distribution").values()
-    config = dist["Properties"]["DistributionConfig"]
-    assert config["DefaultCacheBehavior"]["OriginRequestPolicyId"] == ALL_VIEWER
+    assert dist["Properties"]["DistributionConfig"]["Aliases"] == ["quire.example.com"]
     prod.template("Service").has_resource_properties(
         "AWS::CertificateManager::Certificate",
         {
@@ -622,20 +741,20 @@ def test_distribution_prod_serves_downloads_from_bucket_with_signed_urls(prod):
     assert s3_origins[0]["OriginAccessControlId"]
 
 
-def test_waf_prod_on_alb_and_dev_off(dev, prod):
-    """Prod attaches a web ACL (rate limit + managed rules) to the ALB; dev has none."""
-    dev.template("Service").resource_count_is("AWS::WAFv2::WebACL", 0)
-    template = prod.template("Service")
-    template.resource_count_is("AWS::WAFv2::WebACLAssociation", 1)
-    template.has_resource_properties(
-        "AWS::WAFv2::WebACL",
-        {
-            "Scope": "REGIONAL",
-            "Rules": Match.array_with(
-                [Match.object_like({"Name": "rate-limit-per-client"})]
-            ),
-        },
-    )
+def test_waf_prod_on_the_distribution_and_dev_off(dev, prod):
+    """Prod's distribution carries the us-east-1 web ACL; no regional ACL anywhere."""
+    assert "Quire-dev-Waf" not in dev.templates
+    (dist,) = dev.resources("Service", "AWS::CloudFront::Distribution").values()
+    assert "WebACLId" not in dist["Properties"]["DistributionConfig"]
+    (dist,) = prod.resources("Service", "AWS::CloudFront::Distribution").values()
+    # Read across regions from the Waf stack (an SSM parameter in us-east-1).
+    assert "WebAcl" in json.dumps(dist["Properties"]["DistributionConfig"]["WebACLId"])
+    for synth in (dev, prod):
+        for name in synth.templates:
+            if not name.endswith("-Waf"):
+                assert (
+                    synth.resources(name.split("-", 2)[2], "AWS::WAFv2::WebACL") == {}
+                )
 
 
 def test_log_group_any_stage_has_retention(dev, prod):
@@ -690,16 +809,43 @@ def test_user_pool_dev_email_sign_in_strong_passwords_optional_mfa(dev):
     )
 
 
-def test_app_client_dev_has_no_secret_and_srp_refresh_flows(dev):
-    """The public app client has no secret and allows SRP and refresh only."""
+def test_app_client_dev_is_public_code_flow_only(dev):
+    """No secret, the code grant only, OIDC scopes, no password flows."""
     dev.template("Identity").has_resource_properties(
         "AWS::Cognito::UserPoolClient",
         {
+            "ClientName": "quire-dev-apps",
             "GenerateSecret": False,
-            "ExplicitAuthFlows": ["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+            "AllowedOAuthFlows": ["code"],
+            "AllowedOAuthFlowsUserPoolClient": True,
+            "AllowedOAuthScopes": ["openid", "email", "profile"],
+            "ExplicitAuthFlows": ["ALLOW_REFRESH_TOKEN_AUTH"],
+            "SupportedIdentityProviders": ["COGNITO"],
             "PreventUserExistenceErrors": "ENABLED",
         },
     )
+
+
+def test_app_client_dev_urls_come_from_configuration(dev):
+    """Callback and sign-out URLs are the configured ones (defaults on the domain)."""
+    dev.template("Identity").has_resource_properties(
+        "AWS::Cognito::UserPoolClient",
+        {
+            "ClientName": "quire-dev-apps",
+            "CallbackURLs": ["https://dev.quire.example.com/auth/callback"],
+            "LogoutURLs": ["https://dev.quire.example.com/"],
+        },
+    )
+
+
+def test_user_pool_dev_sends_mail_through_ses(dev):
+    """Cognito's mail goes through the SES identity (DEVELOPER), from the sender."""
+    (pool,) = dev.resources("Identity", "AWS::Cognito::UserPool").values()
+    email = pool["Properties"]["EmailConfiguration"]
+    assert email["EmailSendingAccount"] == "DEVELOPER"
+    assert email["From"] == "Quire <no-reply@example.com>"
+    assert email["SourceArn"]["Fn::Join"][1][-1] == ":identity/example.com"
+    assert any(d.startswith("SenderIdentity") for d in pool["DependsOn"])
 
 
 def test_identity_dev_has_staff_group_and_ses_identity(dev):

@@ -102,6 +102,8 @@ TEMPLATES = [
 # DATABASE_URL; the secret's host/port/dbname may come from DATABASE_HOST,
 # DATABASE_PORT and DATABASE_NAME when it holds only the credentials.
 DATABASE_SECRET_ARN = env.str("DATABASE_SECRET_ARN", default="")
+# The services' credentials, for ``manage.py db_app_role`` in the migrate task.
+DATABASE_APP_SECRET_ARN = env.str("DATABASE_APP_SECRET_ARN", default="")
 if DATABASE_SECRET_ARN:
     DATABASES = {
         "default": database_from_secret(

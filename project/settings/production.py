@@ -24,6 +24,9 @@ LOGGING = logging_config(LOG_LEVEL, LOG_FORMAT)
 # on from FORWARDED_ALLOW_IPS (the image: any peer, as only the ALB reaches
 # the task).
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# On AWS, API Gateway sets X-Forwarded-Host to the public domain (a constant
+# it overwrites whatever the client sent); the infra turns this on.
+USE_X_FORWARDED_HOST = env.bool("DJANGO_USE_X_FORWARDED_HOST", default=False)
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
 # ALB and container health checks speak plain HTTP to the task.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
