@@ -71,18 +71,24 @@ def request_log_finish(
         },
     )
     route = _route(request, response)
+    # One dimension, the route pattern, and a 5xx count only when there is
+    # one: a metric series costs in the hours it gets data, so a route costs
+    # one series, two in an hour with errors (RequestLatency's SampleCount
+    # is the request count). The ALB and API Gateway already count requests,
+    # 5xx and latency per service; method and status stay searchable in Logs
+    # Insights as properties.
+    values = {"RequestLatency": (duration_ms, "Milliseconds")}
+    if status >= 500:
+        values["Errors5xx"] = (1, "Count")
     metrics.record_many(
-        {
-            "RequestLatency": (duration_ms, "Milliseconds"),
-            "Requests": (1, "Count"),
-            "Errors5xx": (1 if status >= 500 else 0, "Count"),
+        values,
+        dimensions={"Route": route},
+        properties={
+            "method": request.method or "",
+            "status": status,
+            "status_class": f"{status // 100}xx",
+            "request_id": context.request_id,
         },
-        dimensions={
-            "Route": route,
-            "Method": request.method or "",
-            "StatusClass": f"{status // 100}xx",
-        },
-        properties={"status": status, "request_id": context.request_id},
     )
 
 

@@ -74,23 +74,44 @@ def test_record_unknown_unit_sent_as_none(settings, capsys):
 
 
 def test_request_metrics_latency_and_status_by_route(settings, api_client, capsys):
-    """Each request emits latency and status metrics with its route as dimension."""
+    """Each request emits latency and 5xx metrics with only its route as dimension."""
     settings.METRICS_ENABLED = True
     response = api_client.get("/healthz")
     assert response.status_code == 200
     (document,) = _emf_records(capsys.readouterr().out)
     _assert_valid_emf(document)
     directive = document["_aws"]["CloudWatchMetrics"][0]
-    assert directive["Dimensions"] == [["Route", "Method", "StatusClass"]]
-    assert {m["Name"] for m in directive["Metrics"]} == {
-        "RequestLatency",
-        "Requests",
-        "Errors5xx",
-    }
+    assert directive["Dimensions"] == [["Route"]]
+    # No Errors5xx series for a request that did not fail.
+    assert [m["Name"] for m in directive["Metrics"]] == ["RequestLatency"]
     assert document["Route"] == "/healthz"
-    assert document["StatusClass"] == "2xx"
+    # Searchable in Logs Insights, but no metric series of their own.
+    assert document["status_class"] == "2xx"
+    assert document["method"] == "GET"
     assert document["status"] == 200
     assert document["RequestLatency"] >= 0
+
+
+def test_request_metrics_server_error_adds_the_5xx_count(settings, capsys):
+    """A 5xx answer records Errors5xx next to the latency, by route only."""
+    from django.http import HttpResponse
+    from django.test import RequestFactory
+
+    from project.logging import RequestContext
+    from project.middleware import request_log_finish
+
+    settings.METRICS_ENABLED = True
+    request = RequestFactory().get("/boom")
+    context = RequestContext(request)
+    request_log_finish(request, HttpResponse(status=503), context)
+    (document,) = _emf_records(capsys.readouterr().out)
+    directive = document["_aws"]["CloudWatchMetrics"][0]
+    assert directive["Dimensions"] == [["Route"]]
+    assert sorted(m["Name"] for m in directive["Metrics"]) == [
+        "Errors5xx",
+        "RequestLatency",
+    ]
+    assert document["Errors5xx"] == 1
 
 
 def test_request_metrics_unmatched_path_has_bounded_route(settings, api_client, capsys):
@@ -99,4 +120,4 @@ def test_request_metrics_unmatched_path_has_bounded_route(settings, api_client, 
     api_client.get("/no/such/path/12345")
     (document,) = _emf_records(capsys.readouterr().out)
     assert document["Route"] == "unmatched"
-    assert document["StatusClass"] == "4xx"
+    assert document["status_class"] == "4xx"
