@@ -79,6 +79,8 @@ class DataStack(Stack):
             auto_minor_version_upgrade=True,
             copy_tags_to_snapshot=True,
             enable_performance_insights=config.is_prod,
+            # OS metrics every minute (memory, swap, processes) in prod.
+            monitoring_interval=Duration.seconds(60) if config.is_prod else None,
             instance_identifier=config.prefix,
             cloudwatch_logs_exports=["postgresql"],
             parameter_group=rds.ParameterGroup(
