@@ -41,6 +41,8 @@ GRACEFUL_TIMEOUT_SECONDS = 25
 STOP_TIMEOUT_SECONDS = 30
 AI_PATHS = ["/api/v1/ai/*", "/api/v1/documents/*/ai/*"]
 ORIGIN_VERIFY_HEADER = "X-Origin-Verify"
+# Proxies that append to X-Forwarded-For: CloudFront, API Gateway, the ALB.
+FORWARDING_HOPS = 3
 # Migrations, then the application role and its grants (project/management/
 # commands/db_app_role.py), as the master user.
 MIGRATE_COMMAND = [
@@ -217,6 +219,11 @@ class ServiceStack(Stack):
             ),
             "DJANGO_CSRF_TRUSTED_ORIGINS": public_origin,
             "DATABASE_SECRET_ARN": data.app_database_secret.secret_arn,
+            # X-Forwarded-For arrives as "<client>, <CloudFront edge>, <API
+            # Gateway>": CloudFront appends the viewer, API Gateway the edge,
+            # the ALB the VPC link. The client is the third from the right;
+            # anything it sent itself sits further left.
+            "API_NUM_PROXIES": str(FORWARDING_HOPS),
             "DOCUMENTS_MAX_BODY_BYTES": str(config.documents_max_body_bytes),
             "AI_MAX_BODY_BYTES": str(config.ai_max_body_bytes),
             "AWS_STORAGE_BUCKET_NAME": data.bucket.bucket_name,

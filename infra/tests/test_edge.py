@@ -105,6 +105,14 @@ def test_api_prod_tasks_trust_the_forwarded_host(prod):
         assert env["DJANGO_USE_X_FORWARDED_HOST"] == "true"
 
 
+def test_api_dev_app_counts_the_three_forwarding_hops(dev):
+    """CloudFront, API Gateway and the ALB each append to X-Forwarded-For."""
+    for resource in dev.resources("Service", "AWS::ECS::TaskDefinition").values():
+        (container,) = resource["Properties"]["ContainerDefinitions"]
+        env = {e["Name"]: e["Value"] for e in container["Environment"]}
+        assert env["API_NUM_PROXIES"] == "3"
+
+
 # -- the internal ALB: nothing from the internet -----------------------------
 
 
