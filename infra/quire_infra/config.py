@@ -134,7 +134,11 @@ MAINTENANCE_COMMANDS: dict[str, list[str]] = {
     "ai_release_stale": ["python", "manage.py", "ai_release_stale"],
     "purge_idempotency_keys": ["python", "manage.py", "purge_idempotency_keys"],
     "purge_throttle_buckets": ["python", "manage.py", "purge_throttle_buckets"],
+    "purge_account_tombstones": ["python", "manage.py", "purge_account_tombstones"],
 }
+# Commands under */management/commands that are not maintenance (a test keeps
+# the two lists and the files on disk in step).
+NOT_MAINTENANCE = {"dev_bootstrap", "issue_dev_token", "db_app_role"}
 DEFAULT_SCHEDULES: dict[str, str] = {
     "cleanup_attachments": "rate(1 hour)",
     # AI_STALE_RESERVATION_SECONDS is 15 minutes: a reservation is held at
@@ -143,6 +147,7 @@ DEFAULT_SCHEDULES: dict[str, str] = {
     "purge_trash": "cron(15 3 * * ? *)",
     "purge_idempotency_keys": "cron(30 3 * * ? *)",
     "purge_throttle_buckets": "cron(45 3 * * ? *)",
+    "purge_account_tombstones": "cron(0 4 * * ? *)",
 }
 _SCHEDULE = re.compile(
     r"rate\((1 (minute|hour|day)|[1-9]\d* (minutes|hours|days))\)|cron\([^()]+\)"

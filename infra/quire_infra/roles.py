@@ -13,7 +13,8 @@ What each process calls (the adapters are the only AWS code in the app):
 - ``migrate`` (and the scheduled maintenance on its task definition): the
   RDS-managed master secret and the application secret (``db_app_role``
   sets the application role's password); S3 list, head and delete
-  (``cleanup_attachments``, ``purge_trash``).
+  (``cleanup_attachments``, ``purge_trash``); Cognito ``AdminDeleteUser``
+  (``purge_account_tombstones`` retries unconfirmed deletions).
 
 No role may call ``s3:DeleteObjectVersion``: deleting a key leaves a delete
 marker, and the noncurrent versions stay until the lifecycle rule expires
@@ -43,7 +44,8 @@ S3_ACTIONS = {
 COGNITO_ACTIONS = {
     "api": ["cognito-idp:AdminUserGlobalSignOut", "cognito-idp:AdminDeleteUser"],
     "ai": [],
-    "migrate": [],
+    # purge_account_tombstones retries the deletions Cognito did not confirm.
+    "migrate": ["cognito-idp:AdminDeleteUser"],
 }
 
 

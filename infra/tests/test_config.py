@@ -152,4 +152,5 @@ def test_load_config_maintenance_schedule_override_keeps_the_others():
         "purge_trash": "cron(0 5 * * ? *)",
         "purge_idempotency_keys": "cron(30 3 * * ? *)",
         "purge_throttle_buckets": "cron(45 3 * * ? *)",
+        "purge_account_tombstones": "cron(0 4 * * ? *)",
     }

@@ -4,7 +4,10 @@ import json
 
 import pytest
 
+from quire_infra.config import MAINTENANCE_COMMANDS, NOT_MAINTENANCE
 from quire_infra.maintenance import expected_interval_seconds
+
+from .conftest import INFRA_DIR
 
 SCHEDULES = {
     "quire-dev-cleanup-attachments": "rate(1 hour)",
@@ -12,6 +15,7 @@ SCHEDULES = {
     "quire-dev-purge-trash": "cron(15 3 * * ? *)",
     "quire-dev-purge-idempotency-keys": "cron(30 3 * * ? *)",
     "quire-dev-purge-throttle-buckets": "cron(45 3 * * ? *)",
+    "quire-dev-purge-account-tombstones": "cron(0 4 * * ? *)",
 }
 COMMANDS = {
     "quire-dev-cleanup-attachments": ["python", "manage.py", "cleanup_attachments"],
@@ -32,6 +36,11 @@ COMMANDS = {
         "python",
         "manage.py",
         "purge_throttle_buckets",
+    ],
+    "quire-dev-purge-account-tombstones": [
+        "python",
+        "manage.py",
+        "purge_account_tombstones",
     ],
 }
 
@@ -113,7 +122,7 @@ def test_rules_dev_see_success_per_command_and_any_failure(dev):
         r["Properties"]["Name"]: r["Properties"]["EventPattern"]
         for r in dev.resources("Migration", "AWS::Events::Rule").values()
     }
-    assert len(rules) == 6
+    assert len(rules) == 7
     ok = rules["quire-dev-cleanup-attachments-succeeded"]["detail"]
     assert ok["group"] == ["maintenance:cleanup_attachments"]
     assert ok["containers"]["exitCode"] == [0]
@@ -156,3 +165,13 @@ def test_expected_interval_seconds_reads_rates_and_takes_cron_as_daily(
 ):
     """The alarm period follows a rate, capped at 3 days; cron counts as daily."""
     assert expected_interval_seconds(expression) == seconds
+
+
+def test_schedules_cover_every_maintenance_command_in_the_project():
+    """A new management command is either scheduled or declared not maintenance."""
+    on_disk = {
+        path.stem
+        for path in INFRA_DIR.parent.glob("*/management/commands/*.py")
+        if path.stem != "__init__"
+    }
+    assert on_disk - NOT_MAINTENANCE == set(MAINTENANCE_COMMANDS)

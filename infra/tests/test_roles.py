@@ -37,6 +37,7 @@ EXPECTED = {
         ],
         "BucketReadiness": ["s3:ListBucket"],
         "Attachments": ["s3:DeleteObject", "s3:GetObject"],
+        "CognitoUserAdmin": ["cognito-idp:AdminDeleteUser"],
     },
 }
 

@@ -61,6 +61,7 @@ ALARMS = {
     "MissedAiReleaseStale",
     "MissedPurgeIdempotencyKeys",
     "MissedPurgeThrottleBuckets",
+    "MissedPurgeAccountTombstones",
 }
 
 
