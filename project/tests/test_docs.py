@@ -8,8 +8,11 @@ from django.core.management import get_commands
 
 import pytest
 
+# The README, the docs pages and the files they include.
 DOCS = [
     settings.BASE_DIR / "README.md",
+    settings.BASE_DIR / "BENCHMARKS.md",
+    settings.BASE_DIR / "infra" / "README.md",
     *sorted((settings.BASE_DIR / "docs").glob("*.md")),
 ]
 
@@ -17,7 +20,9 @@ DOCS = [
 @pytest.mark.parametrize("page", DOCS, ids=lambda p: p.name)
 def test_documentation_page_does_not_send_readers_outside_the_repository(page: Path):
     """No page points at the team's working notes, which users never get."""
-    assert "../shared" not in page.read_text(encoding="utf-8")
+    text = page.read_text(encoding="utf-8")
+    for notes in ("../shared", "shared/DESIGN", "shared/STYLE"):
+        assert notes not in text
 
 
 def test_readme_fits_on_a_few_screens():
