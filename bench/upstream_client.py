@@ -3,7 +3,8 @@
 One process measures, one uvicorn process (``bench/aiproxy.py``'s fast fake
 upstream, plain HTTP and TLS with a CA made here) answers, both on loopback.
 Clients, each making ``--calls`` sequential calls per round (a complete
-answer, then a streamed one), rounds alternated:
+answer, then a streamed one), rounds alternated; the CPU per call of the
+client's process and of the upstream's (``/proc``) are both reported:
 
 - ``quire``: ``aiproxy.adapters.upstream.UpstreamClient`` as the adapters
   use it (one exchange per connection);
@@ -244,19 +245,29 @@ def httpx_pooled(base: str, ca: str) -> Any:
     return call, client.aclose
 
 
-async def measure(make: Any, calls: int) -> dict[str, float]:
-    """Return the client CPU ms per call, complete and stream."""
+def process_cpu(pid: int) -> float:
+    """Return the CPU seconds process ``pid`` has used (user + system)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def measure(make: Any, calls: int, server: int) -> dict[str, float]:
+    """Return the client's CPU ms per call, complete and stream, and the server's."""
     call, close = make()
     try:
         for _ in range(50):
             await call(False)
         figures = {}
         for stream in (False, True):
-            started = time.process_time()
+            started, served = time.process_time(), process_cpu(server)
             for _ in range(calls):
                 await call(stream)
             cpu = (time.process_time() - started) / calls * 1000
-            figures["stream" if stream else "complete"] = round(cpu, 3)
+            name = "stream" if stream else "complete"
+            figures[name] = round(cpu, 3)
+            figures[name + " upstream"] = round(
+                (process_cpu(server) - served) / calls * 1000, 3
+            )
         return figures
     finally:
         await close()
@@ -345,7 +356,8 @@ def main() -> None:
         }
         for round_ in range(args.rounds):
             for name, make in clients.items():
-                figures = uvloop.run(measure(make, args.calls))
+                server = servers[0 if name.startswith("http ") else 1].pid
+                figures = uvloop.run(measure(make, args.calls, server))
                 results.setdefault(name, []).append(figures)
                 print(f"round {round_ + 1} {name:22s} {figures}", flush=True)
         results["sse split CPU s"] = sse_figures(old)

@@ -8,6 +8,7 @@ broken or hostile upstream would.
 import asyncio
 import datetime
 import ipaddress
+import json
 import logging
 import ssl
 import threading
@@ -140,7 +141,7 @@ def chunk_event(content: str, finish: str | None = None) -> bytes:
     delta = {"content": content} if content else {}
     return (
         b'data: {"choices":[{"index":0,"delta":'
-        + __import__("json").dumps(delta, ensure_ascii=False).encode()
+        + json.dumps(delta, ensure_ascii=False).encode()
         + b',"finish_reason":'
         + (b'"%s"' % finish.encode() if finish else b"null")
         + b"}]}\n\n"
