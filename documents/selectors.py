@@ -11,9 +11,7 @@ from uuid import UUID
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import (
-    F,
     QuerySet,
-    Value,
 )
 from django.utils.translation import gettext_lazy as _
 
@@ -27,16 +25,8 @@ from documents.models import (
     Role,
 )
 from documents.search import headlines, is_full_text, search_filter
+from documents.visibility import SCOPE_BRANCHES, Scope, branch_queryset, role_for
 from project.exceptions import ApplicationError, NotFound
-
-
-class Scope:
-    ALL = ""
-    OWNED = "owned"
-    SHARED = "shared"
-    TRASH = "trash"
-    CHOICES = (ALL, OWNED, SHARED, TRASH)
-
 
 # ordering parameter -> (sort key annotation, descending)
 ORDERINGS: dict[str, tuple[str, bool]] = {
@@ -80,16 +70,16 @@ def document_get_for_user(
         document = None
     if document is None:
         raise NotFound(_("Document not found."))
-    is_owner = document.owner_id == user.pk
-    visible = is_owner or (
-        document.granted_role is not None and (document.trashed_at is None)
+    role_name = role_for(
+        is_owner=document.owner_id == user.pk,
+        granted_role=document.granted_role,
+        is_trashed=document.trashed_at is not None,
+        include_trashed=include_trashed,
     )
-    if document.trashed_at is not None and not include_trashed:
-        visible = False
-    if not visible:
+    if role_name is None:
         raise NotFound(_("Document not found."))
-    document.role = Role.OWNER.value if is_owner else document.granted_role
-    role = Role(document.role)
+    document.role = role_name
+    role = Role(role_name)
     if ROLE_RANK[role] < ROLE_RANK[minimum_role]:
         if role == Role.VIEWER:
             raise ApplicationError(
@@ -171,12 +161,7 @@ def document_list(
         return _search_page(user=user, scope=scope, q=q, data=data, page_size=page_size)
     key, desc = ORDERINGS[ordering]
     after = _cursor_position(data, scope=scope, ordering=ordering) if data else None
-    branches = {
-        Scope.ALL: (sql.OWNED, sql.SHARED),
-        Scope.OWNED: (sql.OWNED,),
-        Scope.SHARED: (sql.SHARED,),
-        Scope.TRASH: (sql.TRASHED,),
-    }[scope]
+    branches = SCOPE_BRANCHES[scope]
     # Owned and shared documents are two index-friendly keyset branches of
     # one statement, instead of one OR that PostgreSQL can only answer by
     # scanning every document.
@@ -214,21 +199,10 @@ def _search_page(
             raise _bad_cursor()
         if isinstance(offset, bool) or offset < 0 or offset > 10_000:
             raise _bad_cursor()
-    owned = Document.objects.filter(owner=user).annotate(role=Value(Role.OWNER.value))
-    shared = Document.objects.filter(
-        accesses__user=user, trashed_at__isnull=True
-    ).annotate(role=F("accesses__role"))
-    if scope == Scope.TRASH:
-        branches = [owned.filter(trashed_at__isnull=False)]
-    elif scope == Scope.OWNED:
-        branches = [owned.filter(trashed_at__isnull=True)]
-    elif scope == Scope.SHARED:
-        branches = [shared]
-    else:
-        # Separate queries, as for lists: on PostgreSQL the owned one can
-        # combine the owner index with the GIN index (BitmapAnd) instead of
-        # fetching every match in the table before filtering on visibility.
-        branches = [owned.filter(trashed_at__isnull=True), shared]
+    # One query per branch, as for lists: on PostgreSQL the owned one can
+    # combine the owner index with the GIN index (BitmapAnd) instead of
+    # fetching every match in the table before filtering on visibility.
+    branches = [branch_queryset(b, user=user) for b in SCOPE_BRANCHES[scope]]
     limit = offset + page_size + 1
     querysets = [
         search_filter(branch, q)

@@ -35,9 +35,8 @@ def db_executor() -> ThreadPoolExecutor:
 
 
 def _call_checked(fn: Callable[..., T], kwargs: dict[str, Any]) -> T:
-    # A hop is handled like a request: broken or expired connections go;
-    # one that served the previous hop within a second skips the health
-    # query (project/postgresql).
+    # A hop is handled like a request: broken or expired connections go
+    # (CONN_HEALTH_CHECKS, CONN_MAX_AGE).
     close_old_connections()
     return fn(**kwargs)
 

@@ -24,7 +24,6 @@ from aiproxy.adapters.base import Usage
 from aiproxy.models import AIModel, QuotaCounter, UsageRecord, UserQuota
 from aiproxy.selectors import period_end_for, period_start_for, quota_limits_for
 from project.exceptions import ApplicationError
-from project.postgresql.prepared import prepared_cursor
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -170,7 +169,7 @@ def _reserve_sql(
         "document": document_id,
         "action": action,
     }
-    with prepared_cursor(connections[DEFAULT_DB_ALIAS]) as cursor:
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
         cursor.execute(_RESERVE_SQL, params)
         row = cursor.fetchone()
     return row[0] if row else None
@@ -413,7 +412,7 @@ def _settle_sql(
         "user": reservation.user_id,
         "start": reservation.period_start,
     }
-    with prepared_cursor(connections[DEFAULT_DB_ALIAS]) as cursor:
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
         cursor.execute(_SETTLE_SQL, params)
         return bool(cursor.fetchone()[0])
 

@@ -121,21 +121,28 @@ else:
             "DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}"
         ),
     }
+# Django's own PostgreSQL backend, tuned only through its documented knobs.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool(
+    "DATABASE_CONN_HEALTH_CHECKS", default=True
+)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # Django's backend plus an alive-bypass window for health checks.
-    DATABASES["default"]["ENGINE"] = "project.postgresql"
     _db_options = DATABASES["default"].setdefault("OPTIONS", {})
     _db_options.setdefault(
         "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5)
     )
     if env.str("DATABASE_SSLMODE", default=""):
         _db_options["sslmode"] = env.str("DATABASE_SSLMODE")
-# The hot statements written as SQL (documents/sql.py, the AI quota's) run as
-# prepared statements on PostgreSQL; turn off behind a transaction-mode pooler
-# that cannot follow them (project/postgresql/prepared.py).
-DATABASE_PREPARED_STATEMENTS = env.bool("DATABASE_PREPARED_STATEMENTS", default=True)
+    if env.bool("DATABASE_PREPARED_STATEMENTS", default=True):
+        # Parameters bound on the server, and psycopg prepares a statement
+        # a connection has run prepare_threshold times: the hot reads and
+        # the AI quota's statements are then planned once per connection.
+        # Off behind a transaction-mode pooler (PgBouncer) that cannot
+        # follow prepared statements.
+        _db_options["server_side_binding"] = True
+        _db_options["prepare_threshold"] = env.int(
+            "DATABASE_PREPARE_THRESHOLD", default=5
+        )
 # Workers refuse to start while migrations are unapplied (project/runtime.py).
 REQUIRE_MIGRATED = env.bool("REQUIRE_MIGRATED", default=False)
 

@@ -247,12 +247,16 @@ def test_production_settings_read_secrets_and_task_ip(production_secrets, ecs_me
     assert shown == {
         "hosts": ["api.quire.test", "10.0.12.34"],
         "db": [
-            "project.postgresql",
+            "django.db.backends.postgresql",
             RDS_SECRET["host"],
             "quire",
             60,
             True,
-            {"connect_timeout": 5},
+            {
+                "connect_timeout": 5,
+                "server_side_binding": True,
+                "prepare_threshold": 5,
+            },
         ],
         "key_len": shown["key_len"],
         "email": "django_ses.SESBackend",
@@ -348,3 +352,27 @@ def test_require_migrated_off_by_default_serves_unmigrated(tmp_path):
     """Without REQUIRE_MIGRATED the app loads (migrations are a separate step)."""
     result = _run(["-c", "import project.wsgi"], _local_env(tmp_path))
     assert result.returncode == 0, result.stderr
+
+
+def _database_settings(**extra: str) -> dict:
+    env = _production_env(
+        DJANGO_SETTINGS_MODULE="project.settings.local",
+        DATABASE_URL="postgres://quire@db.quire.test:5432/quire",
+        **extra,
+    )
+    code = (
+        "import django, json; django.setup(); from django.conf import settings; "
+        "d = settings.DATABASES['default']; print(json.dumps({"
+        "'max_age': d['CONN_MAX_AGE'], 'checks': d['CONN_HEALTH_CHECKS'], "
+        "'options': d['OPTIONS']}))"
+    )
+    result = _run(["-c", code], env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.slow
+def test_database_prepared_statements_off_binds_on_the_client():
+    """``DATABASE_PREPARED_STATEMENTS=false`` leaves Django's client-side binding."""
+    shown = _database_settings(DATABASE_PREPARED_STATEMENTS="false")
+    assert shown["options"] == {"connect_timeout": 5}
