@@ -1,10 +1,13 @@
 """The list's fast filter path agrees with the filter serializer it stands in for."""
 
+from urllib.parse import urlencode
+
 from django.http import QueryDict
 
 import pytest
+from rest_framework import serializers
 
-from documents.views import DocumentListCreateApi, list_filters_fast
+from documents.views import LIST_FAST_FILTERS, DocumentListCreateApi, list_filters_fast
 
 CURSOR = "eyJzIjoiIiwibyI6Ii11cGRhdGVkX2F0In0"
 
@@ -68,3 +71,56 @@ def test_fast_filters_equal_the_serializer_for_canonical_queries(query):
 def test_fast_filters_leave_other_queries_to_the_serializer(query):
     """Anything needing coercion, an error message or a search goes the slow way."""
     assert list_filters_fast(QueryDict(query)) is None
+
+
+def field_samples(field: serializers.Field) -> list[str]:
+    """Return query values that exercise ``field``: its edges and a typical one."""
+    if isinstance(field, serializers.ChoiceField):
+        return [str(choice) for choice in field.choices]
+    if isinstance(field, serializers.IntegerField):
+        low, high = field.min_value or 0, field.max_value or 1000
+        return [str(low), str(high), str((low + high) // 2), str(high + 1)]
+    if isinstance(field, serializers.CharField):
+        longest = field.max_length or 100
+        return ["abc", CURSOR, "a" * longest, "a" * (longest + 1)]
+    raise AssertionError(f"no samples for {type(field).__name__}: add some here")
+
+
+def every_filter_query() -> list[str]:
+    fields = DocumentListCreateApi.FilterSerializer().fields
+    queries = []
+    for name, field in fields.items():
+        for value in field_samples(field):
+            queries.append(urlencode({name: value}))
+            queries.append(urlencode({name: value, "page_size": "20"}))
+    return queries
+
+
+def test_fast_filters_cover_every_serializer_field():
+    """The fast path answers exactly the serializer's fields, no more, no fewer."""
+    fields = DocumentListCreateApi.FilterSerializer().fields
+    assert set(fields) == set(LIST_FAST_FILTERS)
+
+
+@pytest.mark.parametrize("query", every_filter_query())
+def test_fast_filters_agree_with_the_serializer_on_every_field(query):
+    """For any field's sample value the fast path gives the serializer's answer or
+    stands aside: a filter it does not know cannot be dropped silently."""
+    fast = list_filters_fast(QueryDict(query))
+    if fast is not None:
+        assert serializer_result(query) == (True, fast)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        name
+        for name, field in DocumentListCreateApi.FilterSerializer().fields.items()
+        if isinstance(field, serializers.ChoiceField)
+    ],
+)
+def test_fast_filters_answer_every_choice(name):
+    """Each choice the serializer accepts is answered by the fast path too."""
+    field = DocumentListCreateApi.FilterSerializer().fields[name]
+    for choice in field.choices:
+        assert list_filters_fast(QueryDict(urlencode({name: choice}))) is not None
