@@ -32,7 +32,12 @@ def check_database() -> None:
         with connection.cursor() as cursor:
             if connection.vendor == "postgresql":
                 timeout_ms = int(float(settings.READYZ_TIMEOUT) * 1000)
-                cursor.execute("SET statement_timeout = %s", [timeout_ms])
+                # set_config(), not SET: a SET takes no bound parameter when
+                # parameters are bound on the server (server_side_binding).
+                cursor.execute(
+                    "SELECT set_config('statement_timeout', %s, false)",
+                    [str(timeout_ms)],
+                )
             cursor.execute("SELECT 1")
     finally:
         connection.close()
