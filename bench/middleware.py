@@ -109,8 +109,17 @@ def main() -> None:
     if args.full_only:
         return
     for name in full:
-        without = per_request_ms([m for m in full if m != name])
-        print(f"| without {name} | {without:.3f} | {baseline - without:+.3f} |")
+        # Authentication and messages need the session: they go with it.
+        gone = {name}
+        if name.endswith(".SessionMiddleware"):
+            gone |= {
+                m
+                for m in full
+                if m.endswith((".AuthenticationMiddleware", ".MessageMiddleware"))
+            }
+        without = per_request_ms([m for m in full if m not in gone])
+        label = " + ".join(sorted(m.rsplit(".", 1)[-1] for m in gone))
+        print(f"| without {label} | {without:.3f} | {baseline - without:+.3f} |")
     bare = per_request_ms([])
     print(f"| none | {bare:.3f} | {baseline - bare:+.3f} |")
 
