@@ -5,6 +5,7 @@ upstream is the provider. These tests see what a deployed AI worker does:
 real streaming, client disconnects, logs.
 """
 
+import itertools
 import logging
 import socket
 import threading
@@ -16,8 +17,15 @@ import openai
 import pytest
 import uvicorn
 
+from accounts.tests.factories import UserFactory
 from aiproxy.models import QuotaCounter, UsageRecord
 from aiproxy.tests.factories import AIModelFactory, UserQuotaFactory
+from aiproxy.tests.fakes.hostile_upstream import (
+    Exchange,
+    HostileUpstream,
+    chat_answer,
+    response,
+)
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -178,6 +186,56 @@ def test_live_sdk_quota_exceeded_rate_limit_error(sdk, user):
         )
     assert caught.value.body["code"] == "quota_exceeded"
     assert int(caught.value.response.headers["Retry-After"]) > 0
+
+
+def test_live_two_users_behind_a_hostile_upstream_get_their_own_answers(
+    settings, settled, live, bearer_for, monkeypatch
+):
+    """Interim answers and stray answers of the upstream never reach another user."""
+
+    served = itertools.count()
+
+    def script(exchange: Exchange):
+        answer = response(
+            chat_answer("for " + exchange.json()["messages"][-1]["content"])
+        )
+        stray = response(chat_answer("a stray answer"))
+        yield b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n"
+        if next(served) % 2:
+            yield answer + stray  # in the same read as the answer
+        else:
+            yield answer
+            yield 0.05
+            yield stray  # later, on a connection that might be idle in a pool
+
+    upstream = HostileUpstream(script).start()
+    try:
+        monkeypatch.setenv("AI_HOSTILE_API_KEY", "sk-hostile-test-key")
+        settings.AI_PROVIDERS = {
+            **settings.AI_PROVIDERS,
+            "hostile": {"kind": "openai", "base_url": upstream.url, "max_retries": 0},
+        }
+        AIModelFactory(name="gpt-hostile", provider="hostile")
+        alice, bob = UserFactory(email="alice@example.com"), UserFactory()
+        got = []
+        for who in (alice, bob, alice, bob):
+            client = openai.OpenAI(
+                base_url=live + "/api/v1/ai",
+                api_key=bearer_for(who),
+                max_retries=0,
+                timeout=10,
+            )
+            answer = client.chat.completions.create(
+                model="gpt-hostile",
+                messages=[{"role": "user", "content": who.email}],
+                max_tokens=20,
+            )
+            got.append(answer.choices[0].message.content)
+            time.sleep(0.1)
+    finally:
+        upstream.stop()
+    assert got == [f"for {who.email}" for who in (alice, bob, alice, bob)]
+    settled(4)
 
 
 def test_live_client_disconnect_cancels_upstream_and_settles(
