@@ -12,14 +12,11 @@ from dataclasses import dataclass
 
 from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_certificatemanager as acm
-from aws_cdk import aws_cloudfront as cloudfront
-from aws_cdk import aws_cloudfront_origins as origins
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_route53 as route53
 from aws_cdk import aws_route53_targets as route53_targets
-from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
@@ -27,6 +24,7 @@ from quire_infra.api import rest_api
 from quire_infra.common import retention
 from quire_infra.config import StageConfig
 from quire_infra.data import DB_NAME, DataStack
+from quire_infra.edge import AI_PATHS, ORIGIN_VERIFY_HEADER, distribution
 from quire_infra.identity import IdentityStack
 from quire_infra.network import APP_PORT, DB_PORT, NetworkStack
 from quire_infra.registry import RegistryStack
@@ -39,8 +37,6 @@ HEALTH_CHECK_PATH = "/readyz"
 # after SIGTERM before SIGKILL, so in-flight requests finish first.
 GRACEFUL_TIMEOUT_SECONDS = 25
 STOP_TIMEOUT_SECONDS = 30
-AI_PATHS = ["/api/v1/ai/*", "/api/v1/documents/*/ai/*"]
-ORIGIN_VERIFY_HEADER = "X-Origin-Verify"
 # Proxies that append to X-Forwarded-For: CloudFront, API Gateway, the ALB.
 FORWARDING_HOPS = 3
 # Migrations, then the application role and its grants (project/management/
@@ -132,7 +128,14 @@ class ServiceStack(Stack):
             load_balancer=self.load_balancer,
             forwarded_host=self.forwarded_host,
         )
-        self.distribution = self._distribution(origin_token)
+        self.distribution, self.download_key_id = distribution(
+            self,
+            config=config,
+            api=self.api,
+            data=data,
+            origin_token=origin_token,
+            web_acl_arn=web_acl_arn,
+        )
         self.log_group = logs.LogGroup(
             self,
             "Logs",
@@ -254,6 +257,9 @@ class ServiceStack(Stack):
         if identity.hosted_ui_domain is not None and identity.admin_client is not None:
             env["COGNITO_DOMAIN"] = identity.hosted_ui_domain.base_url()
             env["COGNITO_ADMIN_CLIENT_ID"] = identity.admin_client.user_pool_client_id
+            # The web app signs end users in with the public client, which
+            # is also COGNITO_AUDIENCE (web/oidc.py).
+            env["COGNITO_WEB_CLIENT_ID"] = identity.app_client.user_pool_client_id
         if config.secrets_injection == "arn":
             env["DJANGO_SECRET_KEY_SECRET_ARN"] = data.django_secret_key.secret_arn
         if self.forwarded_host is not None:
@@ -490,103 +496,6 @@ class ServiceStack(Stack):
         )
         alb.log_access_logs(self.data.log_bucket, prefix="alb")
         return alb, https
-
-    def _distribution(self, origin_token: str) -> cloudfront.Distribution:
-        config = self.config
-        # The API's execute-api name and stage path. The header travels
-        # through API Gateway to the ALB, which serves nothing without it.
-        alb_origin = origins.RestApiOrigin(
-            self.api,
-            custom_headers={ORIGIN_VERIFY_HEADER: origin_token},
-            # Gap allowed between two bytes of a response: AI streams send
-            # chunks well within it; 60 s is CloudFront's default ceiling.
-            read_timeout=Duration.seconds(60),
-            keepalive_timeout=Duration.seconds(60),
-        )
-        # API Gateway answers only on its own Host: every viewer header but
-        # Host goes through (the public host reaches the app as
-        # X-Forwarded-Host, set by API Gateway).
-        viewer_policy = cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER
-        dynamic = cloudfront.BehaviorOptions(
-            origin=alb_origin,
-            viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
-            allowed_methods=cloudfront.AllowedMethods.ALLOW_ALL,
-            cache_policy=cloudfront.CachePolicy.CACHING_DISABLED,
-            origin_request_policy=viewer_policy,
-            compress=True,
-        )
-        streaming = cloudfront.BehaviorOptions(
-            origin=alb_origin,
-            viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
-            allowed_methods=cloudfront.AllowedMethods.ALLOW_ALL,
-            cache_policy=cloudfront.CachePolicy.CACHING_DISABLED,
-            origin_request_policy=viewer_policy,
-            # Server-sent events must reach the client chunk by chunk.
-            compress=False,
-        )
-        behaviors: dict[str, cloudfront.BehaviorOptions] = dict.fromkeys(
-            AI_PATHS, streaming
-        )
-        behaviors["/api/*"] = dynamic
-        behaviors["/admin/*"] = dynamic
-        behaviors["/static/*"] = cloudfront.BehaviorOptions(
-            origin=alb_origin,
-            viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
-            allowed_methods=cloudfront.AllowedMethods.ALLOW_GET_HEAD,
-            cache_policy=cloudfront.CachePolicy.CACHING_OPTIMIZED,
-            compress=True,
-        )
-        if config.cloudfront_public_key_pem:
-            # Downloads by CloudFront signed URL, straight from the bucket via
-            # origin access control; the bucket's policy is in the data stack.
-            public_key = cloudfront.PublicKey(
-                self,
-                "DownloadSigningKey",
-                encoded_key=config.cloudfront_public_key_pem,
-                comment="Verifies the app's signed download URLs",
-            )
-            key_group = cloudfront.KeyGroup(
-                self, "DownloadKeyGroup", items=[public_key]
-            )
-            self.download_key_id = public_key.public_key_id
-            bucket = s3.Bucket.from_bucket_attributes(
-                self,
-                "AttachmentsBucket",
-                bucket_name=self.data.bucket.bucket_name,
-                bucket_regional_domain_name=self.data.bucket.bucket_regional_domain_name,
-            )
-            behaviors[config.download_path_pattern] = cloudfront.BehaviorOptions(
-                origin=origins.S3BucketOrigin.with_origin_access_control(
-                    bucket, origin_access_levels=[cloudfront.AccessLevel.READ]
-                ),
-                viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
-                allowed_methods=cloudfront.AllowedMethods.ALLOW_GET_HEAD,
-                cache_policy=cloudfront.CachePolicy.CACHING_OPTIMIZED,
-                trusted_key_groups=[key_group],
-            )
-        certificate = None
-        domain_names = None
-        if config.cloudfront_certificate_arn:
-            certificate = acm.Certificate.from_certificate_arn(
-                self, "CloudFrontCertificate", config.cloudfront_certificate_arn
-            )
-            domain_names = [config.domain_name]
-        return cloudfront.Distribution(
-            self,
-            "Distribution",
-            comment=f"{config.prefix}: API, admin and downloads",
-            default_behavior=dynamic,
-            additional_behaviors=behaviors,
-            certificate=certificate,
-            domain_names=domain_names,
-            minimum_protocol_version=cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
-            web_acl_id=self.web_acl_arn,
-            enable_logging=True,
-            log_bucket=self.data.log_bucket,
-            log_file_prefix="cloudfront/",
-            http_version=cloudfront.HttpVersion.HTTP2_AND_3,
-            price_class=cloudfront.PriceClass.PRICE_CLASS_100,
-        )
 
     def _dns(self) -> None:
         if self.zone is None:

@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match
 
-from quire_infra.service import AI_PATHS
+from quire_infra.edge import AI_PATHS
 
 from .conftest import SIGNING_KEY_SECRET
 
@@ -948,5 +948,8 @@ def test_task_admin_sign_in_prod_gets_domain_client_and_secret(prod):
         env = environment(container)
         assert "amazoncognito.com" in json.dumps(env["COGNITO_DOMAIN"])
         assert "AdminClient" in json.dumps(env["COGNITO_ADMIN_CLIENT_ID"])
+        # The web app's sign-in uses the public client, the API's audience.
+        assert env["COGNITO_WEB_CLIENT_ID"] == env["COGNITO_AUDIENCE"]
+        assert "AppClient" in json.dumps(env["COGNITO_WEB_CLIENT_ID"])
         secrets = {item["Name"]: item["ValueFrom"] for item in container["Secrets"]}
         assert "AdminClientSecret" in json.dumps(secrets["COGNITO_ADMIN_CLIENT_SECRET"])
