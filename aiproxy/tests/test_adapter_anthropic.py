@@ -375,3 +375,28 @@ def test_stream_keeps_unicode_line_separators(anthropic_upstream):
     assert error is None
     assert "".join(d.content for d in deltas) == anthropic_upstream.reply
     assert "\u2028two" in [d.content for d in deltas]
+
+
+def test_stream_past_the_total_deadline_times_out(anthropic_upstream):
+    """Deltas that keep coming under the read timeout stop at the total deadline."""
+    anthropic_upstream.chunk_delay = 0.05
+    anthropic_upstream.reply = " ".join(["word"] * 100)
+
+    deltas, error = collect(
+        make_provider(anthropic_upstream, total_timeout=0.5), make_request()
+    )
+
+    assert isinstance(error, UpstreamTimeout)
+    assert error.message == "anthropic: total timeout"
+    assert 0 < len(deltas) < 100
+
+
+def test_complete_answer_past_the_cap_is_upstream_error(anthropic_upstream, settings):
+    """An answer larger than AI_UPSTREAM_MAX_RESPONSE_BYTES is refused (502)."""
+    settings.AI_UPSTREAM_MAX_RESPONSE_BYTES = 200
+
+    with pytest.raises(UpstreamError) as info:
+        complete(make_provider(anthropic_upstream), make_request())
+
+    assert not isinstance(info.value, UpstreamTimeout)
+    assert info.value.message == "anthropic: answer too large"
