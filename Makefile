@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export PORT
 
-.PHONY: run test test-infra docs lint format setup clean chromium
+.PHONY: run test test-infra docs lint format setup clean chromium image image-test
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found; set PYTHON=/path/to/python3.11"; exit 1; }
@@ -66,6 +66,16 @@ test-infra: $(INFRA_VENV)/.installed
 ## docs: build docs/ into var/site (strict: a broken link fails)
 docs: setup
 	$(BIN)/mkdocs build --strict --quiet
+
+## image: build the production image with podman (.ci/image/build.sh)
+IMAGE ?= quire:latest
+image:
+	bash .ci/image/build.sh $(IMAGE)
+
+## image-test: build the image, then smoke-test it against PostgreSQL on
+## 127.0.0.1:5432 (.ci/image/smoke.py)
+image-test: setup image
+	CONTAINERS_CONF=$(CURDIR)/.ci/image/containers.conf $(BIN)/python .ci/image/smoke.py --image $(IMAGE)
 
 lint: setup
 	$(BIN)/ruff check .

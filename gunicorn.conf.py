@@ -20,6 +20,7 @@ Every value can be overridden from the environment; see the README
 
 import os
 
+from project.bind import bind_addresses
 from project.logging import logging_config
 
 
@@ -38,7 +39,8 @@ asgi = serve in {"ai", "all"}
 # The app when none is given on the command line (the image's CMD gives none).
 wsgi_app = "project.asgi:application" if asgi else "project.wsgi:application"
 
-bind = os.environ.get("GUNICORN_BIND", f"127.0.0.1:{os.environ.get('PORT', '8000')}")
+# GUNICORN_BIND, else GUNICORN_HOST:PORT; the health check reads the same.
+bind = bind_addresses()
 # WEB_CONCURRENCY is the common name (Heroku, Render, uvicorn) for worker count.
 workers = int(os.environ.get("WEB_CONCURRENCY", min(2 * _cpu_count() + 1, 4)))
 if asgi:

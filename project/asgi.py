@@ -15,8 +15,8 @@ application = get_asgi_application()
 
 from aiproxy import tokens  # noqa: E402 - needs Django set up
 from project.checks import refuse_unless_async_native  # noqa: E402 - needs Django
-from project.runtime import check_migrated  # noqa: E402 - needs Django set up
+from project.runtime import check_ready_to_serve  # noqa: E402 - needs Django set up
 
 refuse_unless_async_native()
-check_migrated()
+check_ready_to_serve()
 tokens.warm()  # the AI routes count prompts: load the encoding before serving

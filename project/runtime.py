@@ -73,3 +73,32 @@ def check_migrated() -> None:
         raise ImproperlyConfigured(
             f"{len(pending)} unapplied migrations: {', '.join(pending)}"
         )
+
+
+def check_identity() -> None:
+    """Refuse to serve (raise) when the token issuer's settings are incomplete.
+
+    Without the local issuer (production switches it off), every bearer token
+    is checked against Cognito; with ``COGNITO_AWS_REGION``,
+    ``COGNITO_USER_POOL`` or ``COGNITO_AUDIENCE`` empty, every signed-in
+    request would answer 503 while ``/healthz`` and ``/readyz`` said all was
+    well. Failing the worker's boot instead makes the deploy fail where it is
+    made (the task stops, ECS's circuit breaker rolls back), with the missing
+    names in the log. The same rule as the request path
+    (:func:`accounts.tokens.get_validator`), so the two cannot drift.
+    """
+    from django.core.exceptions import ImproperlyConfigured
+
+    from accounts.tokens import IssuerNotConfigured, get_validator
+
+    try:
+        get_validator()
+    except IssuerNotConfigured as error:
+        logger.critical("refusing to serve: Cognito sign-in needs %s", error)
+        raise ImproperlyConfigured(f"Cognito sign-in needs {error}") from None
+
+
+def check_ready_to_serve() -> None:
+    """Run the start-up checks of a serving process (WSGI and ASGI entry points)."""
+    check_identity()
+    check_migrated()

@@ -7,6 +7,6 @@ from django.core.wsgi import get_wsgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings.local")
 application = get_wsgi_application()
 
-from project.runtime import check_migrated  # noqa: E402 - needs Django set up
+from project.runtime import check_ready_to_serve  # noqa: E402 - needs Django set up
 
-check_migrated()
+check_ready_to_serve()

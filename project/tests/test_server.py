@@ -1,9 +1,10 @@
 """The image's exact server command, started on loopback as the container runs it.
 
-CI cannot build the image (no registry), so this test runs what the
-Dockerfile runs: the build-time ``collectstatic`` and the ``CMD``
-(``gunicorn -c gunicorn.conf.py``) with production settings, then checks the
-health endpoints, a hashed static file, security headers and JSON logs.
+The suite runs what the Dockerfile runs, without building the image: the
+build-time ``collectstatic`` and the ``CMD`` (``gunicorn -c gunicorn.conf.py``)
+with production settings, then checks the health endpoints, the image's
+health check command, a hashed static file, security headers and JSON logs.
+The image itself is built and smoke-tested by ``make image-test``.
 """
 
 import http.client
@@ -135,6 +136,10 @@ def image_env(tmp_path_factory) -> dict[str, str]:
             "DJANGO_CSRF_TRUSTED_ORIGINS": "https://127.0.0.1",
             "WEB_CONCURRENCY": "1",
             "GUNICORN_THREADS": "2",
+            # The task's Cognito settings: without them workers refuse to boot.
+            "COGNITO_AWS_REGION": "eu-west-1",
+            "COGNITO_USER_POOL": "eu-west-1_Server",
+            "COGNITO_AUDIENCE": "server-test-client",
         }
     )
     # The image's build step, into a temporary STATIC_ROOT.
@@ -160,9 +165,11 @@ def image_env(tmp_path_factory) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def api_server(image_env) -> Iterator[Server]:
-    """The api service's container command, on a free loopback port."""
+    """The api service's container command, moved to a free port by ``PORT``."""
     port = _free_port()
-    server = Server({**image_env, "GUNICORN_BIND": f"127.0.0.1:{port}"}, port)
+    server = Server(
+        {**image_env, "GUNICORN_HOST": "127.0.0.1", "PORT": str(port)}, port
+    )
     try:
         server.wait_ready()
         yield server
@@ -195,6 +202,34 @@ def test_server_healthz_answers_over_plain_http(api_server):
     status, _headers, body = _get(api_server.port, "/healthz")
     assert status == 200
     assert json.loads(body) == {"status": "ok"}
+
+
+def _healthcheck(env: dict[str, str]) -> subprocess.CompletedProcess:
+    """Run the image's HEALTHCHECK command with ``env``."""
+    for line in DOCKERFILE.read_text().replace("\\\n", " ").splitlines():
+        if line.startswith("HEALTHCHECK "):
+            command = json.loads(line.split(" CMD ", 1)[1])
+            break
+    else:
+        raise AssertionError("Dockerfile has no HEALTHCHECK")
+    return subprocess.run(  # noqa: S603 - the Dockerfile's HEALTHCHECK
+        command, cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=10
+    )
+
+
+def test_server_healthcheck_follows_port(api_server, image_env):
+    """The image's health check probes the port ``PORT`` moved gunicorn to."""
+    env = {**image_env, "PORT": str(api_server.port)}
+    result = _healthcheck(env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "/healthz answered 200" in result.stdout
+
+
+def test_server_healthcheck_elsewhere_unhealthy(api_server, image_env):
+    """Pointed at a port nobody listens on, the health check fails."""
+    result = _healthcheck({**image_env, "PORT": str(_free_port())})
+    assert result.returncode == 1
+    assert "ConnectionRefusedError" in result.stdout
 
 
 def test_server_readyz_answers_ok(api_server):
@@ -287,6 +322,10 @@ def test_server_ai_mode_serves_asgi_with_json_access_log(image_env):
         status, headers, _body = _get(port, "/readyz")
         assert status == 200
         assert headers["server"] == "uvicorn"
+        health = _healthcheck(
+            {**image_env, "GUNICORN_BIND": f"127.0.0.1:{port}", "PORT": "1"}
+        )
+        assert health.returncode == 0, health.stdout + health.stderr
     finally:
         assert server.stop() == 0
     lines = [json.loads(line) for line in server.output().splitlines() if line]
