@@ -3,7 +3,7 @@
 # under that tag. There is no container registry here, so the official base
 # cannot be pulled; this one is Debian bookworm's own Python 3.11 on a
 # debootstrap minbase, from the Debian mirror apt already uses. What differs
-# from the official image is listed in the README ("The image").
+# from the official image is listed in docs/operations.md ("The image").
 #
 # Cached: the image carries a label with the hash of this script, and a
 # second run with the same recipe does nothing.

@@ -20,7 +20,7 @@ if ! podman image exists python:3.11-slim-bookworm \
   || podman image inspect --format '{{ index .Labels "org.quire.standin" }}' \
     python:3.11-slim-bookworm | grep -qE '^[0-9a-f]{16}$'; then
   bash "$here/base.sh"
-  echo "building $TAG on the stand-in python:3.11-slim-bookworm (README, \"The image\")"
+  echo "building $TAG on the stand-in python:3.11-slim-bookworm (docs/operations.md, \"The image\")"
 fi
 start=$(date +%s)
 podman build --format docker --network=host --pull=never \

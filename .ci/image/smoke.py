@@ -299,6 +299,20 @@ def check_image(image: str, budget_mb: int, added_budget_mb: int) -> None:
     expect(not facts["tests"], f"tests in the image: {facts['tests']}")
     unwanted = {"bench", "infra", "docs", ".ci", "Dockerfile", "Makefile", ".git"}
     expect(not unwanted & set(facts["app"]), f"/app carries {facts['app']}")
+    # Every app package and the project-wide templates made it in.
+    repo = os.path.dirname(os.path.dirname(HERE))
+    wanted = {
+        name
+        for name in os.listdir(repo)
+        if name not in unwanted
+        and (
+            os.path.isfile(os.path.join(repo, name, "__init__.py"))
+            or name == "templates"
+        )
+    }
+    expect(
+        wanted <= set(facts["app"]), f"/app lacks {sorted(wanted - set(facts['app']))}"
+    )
     expect(facts["uid"] == int(UID) and facts["gid"] == int(UID), f"ids {facts}")
     say(f"image: uid {UID}, no pip, no build tools, /app = {' '.join(facts['app'])}")
 
