@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.utils.translation import gettext_lazy as _
 
 import httpx
@@ -315,10 +317,26 @@ def local_issuer_enabled() -> bool:
 
 _validators: dict[tuple, TokenValidator] = {}
 _validators_lock = threading.Lock()
+# The validator of the current settings, so that each request does not
+# rebuild the configuration key; dropped whenever a setting changes.
+_current: list[TokenValidator] = []
+
+
+@receiver(setting_changed)
+def _forget_current(**kwargs: Any) -> None:
+    _current.clear()
 
 
 def get_validator() -> TokenValidator:
     """Return this process's validator for the configured issuer."""
+    if _current:
+        return _current[0]
+    validator = _validator_for_settings()
+    _current[:] = [validator]
+    return validator
+
+
+def _validator_for_settings() -> TokenValidator:
     leeway = float(settings.COGNITO_LEEWAY_SECONDS)
     ttl = float(settings.COGNITO_JWKS_TTL_SECONDS)
     interval = float(settings.COGNITO_JWKS_REFETCH_INTERVAL_SECONDS)
@@ -366,6 +384,7 @@ def get_validator_cache_clear() -> None:
     """Forget every cached validator and its keys (for tests)."""
     with _validators_lock:
         _validators.clear()
+        _current.clear()
 
 
 get_validator.cache_clear = get_validator_cache_clear  # type: ignore[attr-defined]

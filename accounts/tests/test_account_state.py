@@ -232,3 +232,13 @@ def test_state_other_users_unaffected_by_deletion(bearer_client):
     ada, bob = UserFactory(), UserFactory()
     assert bearer_client(ada).delete(ME).status_code == 204
     assert bearer_client(bob).get(ME).status_code == 200
+
+
+def test_get_validator_follows_a_changed_setting(settings):
+    """The remembered validator is dropped when a setting changes."""
+    first = get_validator()
+    assert get_validator() is first
+    settings.COGNITO_LEEWAY_SECONDS = 5
+    changed = get_validator()
+    assert changed is not first
+    assert changed.config.leeway == 5
