@@ -1,6 +1,7 @@
 """Deleting users in the admin runs the account deletion service, logged."""
 
 from django.contrib.admin.models import CHANGE, DELETION, LogEntry
+from django.utils import timezone
 
 import pytest
 
@@ -130,3 +131,23 @@ def test_user_admin_sign_out_action_is_logged(staff_client, superuser):
     entry = LogEntry.objects.get(action_flag=CHANGE)
     assert (entry.user_id, entry.object_id) == (superuser.pk, str(target.pk))
     assert entry.change_message == "Signed out everywhere."
+
+
+def test_tombstone_admin_lists_deleted_accounts_read_only(staff_client):
+    """Staff see tombstones; nobody adds, edits or deletes one in the admin."""
+    tombstone = AccountTombstone.objects.create(
+        sub="gone-sub", deleted_at=timezone.now(), deleted_by="user"
+    )
+    listing = staff_client.get("/admin/accounts/accounttombstone/")
+    assert listing.status_code == 200
+    assert b"gone-sub" in listing.content
+    url = f"/admin/accounts/accounttombstone/{tombstone.pk}/change/"
+    page = staff_client.get(url)
+    assert page.status_code == 200
+    assert b'name="sub"' not in page.content  # shown, not editable
+    assert staff_client.post(url, {"sub": "edited"}).status_code == 403
+    assert staff_client.get("/admin/accounts/accounttombstone/add/").status_code == 403
+    delete = f"/admin/accounts/accounttombstone/{tombstone.pk}/delete/"
+    assert staff_client.post(delete, {"post": "yes"}).status_code == 403
+    tombstone.refresh_from_db()
+    assert tombstone.sub == "gone-sub"
