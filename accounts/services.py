@@ -1,11 +1,12 @@
 """Writes on users: provisioning from tokens, profile, sign-out, deletion."""
 
 import logging
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -288,6 +289,17 @@ def _cognito_delete(tombstone_id: Any) -> bool:
     return True
 
 
+# How long the deletion waits for one row lock before it lets go of all of
+# its locks and starts again (PostgreSQL ``lock_timeout``), and how often.
+DELETE_LOCK_TIMEOUT_MS = 200
+DELETE_ATTEMPTS = 10
+
+
+def _lock_not_available(error: OperationalError) -> bool:
+    """Return whether PostgreSQL refused a lock (``lock_timeout``, deadlock)."""
+    return getattr(error.__cause__, "sqlstate", None) in {"55P03", "40P01"}
+
+
 def user_delete(
     *,
     user: User,
@@ -305,27 +317,56 @@ def user_delete(
     after the commit (a failure is retried by ``purge_account_tombstones``).
     Returns the tombstone (None for an account that never signed in or was
     already deleted).
+
+    A request of the user may hold a row this deletion needs (an AI quota
+    counter) while it waits for the user row: on PostgreSQL the deletion
+    waits at most ``DELETE_LOCK_TIMEOUT_MS`` for any lock, then rolls back,
+    letting that request finish, and starts again (``DELETE_ATTEMPTS``
+    times, then 503 ``account_busy``), so that it is never the other
+    request that fails.
     """
-    with transaction.atomic():
-        locked = User.objects.select_for_update().filter(pk=user.pk).first()
-        if locked is None:
-            return None  # deleted meanwhile by another request
-        tombstone = None
-        if locked.sub:
-            # Cognito accepts the sub where a user name is asked for.
-            username = locked.cognito_username or locked.sub
-            tombstone = AccountTombstone.objects.create(
-                sub=locked.sub,
-                deleted_at=timezone.now(),
-                deleted_by=deleted_by,
-                cognito_username="" if local_issuer_enabled() else username,
+    for attempt in range(DELETE_ATTEMPTS):
+        try:
+            return _user_delete_once(user=user, deleted_by=deleted_by)
+        except OperationalError as error:
+            if not _lock_not_available(error):
+                raise
+            logger.info("account deletion of %s waited too long; retrying", user.pk)
+            time.sleep(0.02 * (attempt + 1))
+    raise ApplicationError(
+        _("The account is busy; try deleting it again."),
+        code="account_busy",
+        status=503,
+    )
+
+
+@transaction.atomic
+def _user_delete_once(*, user: User, deleted_by: str) -> AccountTombstone | None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT set_config('lock_timeout', %s, true)",
+                [f"{DELETE_LOCK_TIMEOUT_MS}ms"],
             )
-        for contributor in registry.contributors():
-            contributor.delete(locked)
-        User.objects.filter(pk=locked.pk).delete()
-        if tombstone is not None and tombstone.cognito_username:
-            pk = tombstone.pk
-            transaction.on_commit(lambda: _cognito_delete(pk), robust=True)
+    locked = User.objects.select_for_update().filter(pk=user.pk).first()
+    if locked is None:
+        return None  # deleted meanwhile by another request
+    tombstone = None
+    if locked.sub:
+        # Cognito accepts the sub where a user name is asked for.
+        username = locked.cognito_username or locked.sub
+        tombstone = AccountTombstone.objects.create(
+            sub=locked.sub,
+            deleted_at=timezone.now(),
+            deleted_by=deleted_by,
+            cognito_username="" if local_issuer_enabled() else username,
+        )
+    for contributor in registry.contributors():
+        contributor.delete(locked)
+    User.objects.filter(pk=locked.pk).delete()
+    if tombstone is not None and tombstone.cognito_username:
+        pk = tombstone.pk
+        transaction.on_commit(lambda: _cognito_delete(pk), robust=True)
     return tombstone
 
 

@@ -27,6 +27,7 @@ import pytest
 
 from accounts import local_issuer
 from accounts.models import AccountTombstone, User
+from aiproxy.models import AIModel
 from documents.models import Document
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgresql]
@@ -48,6 +49,7 @@ class Server:
     """``gunicorn -c gunicorn.conf.py`` with sync workers on the test database."""
 
     def __init__(self, env: dict[str, str], log: Path) -> None:  # noqa: D107
+        self.log_path = log
         self.port = _free_port()
         self.log = log.open("w")
         self.process = subprocess.Popen(  # noqa: S603 - the project's own server
@@ -75,7 +77,7 @@ class Server:
             except OSError:
                 pass
             time.sleep(0.2)
-        raise AssertionError("server not ready")
+        raise AssertionError(f"server not ready:\n{self.log_path.read_text()}")
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -114,8 +116,10 @@ def request(
 
 
 @pytest.fixture(scope="module")
-def server(django_db_setup, django_db_blocker, tmp_path_factory, _local_issuer_key_dir):
-    """Three sync workers serving the test database with the test signing key."""
+def server_env(
+    django_db_setup, django_db_blocker, tmp_path_factory, _local_issuer_key_dir
+):
+    """The servers' environment: the test database and the test signing key."""
     with django_db_blocker.unblock():
         db = connection.settings_dict
     var_dir = tmp_path_factory.mktemp("workers")
@@ -141,11 +145,38 @@ def server(django_db_setup, django_db_blocker, tmp_path_factory, _local_issuer_k
             "LOG_LEVEL": "warning",
             "API_THROTTLE_USER": "100000/min",
             "API_THROTTLE_ANON": "100000/min",
+            "API_THROTTLE_SCOPES": "ai=100000/min",
+            "AI_REQUESTS_PER_MINUTE": "100000",
         }
     )
     if db.get("PASSWORD"):
         env["PGPASSWORD"] = db["PASSWORD"]
-    running = Server(env, var_dir / "server.log")
+    return env
+
+
+@pytest.fixture(scope="module")
+def server(server_env):
+    """Three sync workers serving the REST API."""
+    running = Server(server_env, Path(server_env["QUIRE_VAR_DIR"]) / "api.log")
+    try:
+        running.wait_ready()
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="module")
+def ai_server(server_env):
+    """The AI process (``QUIRE_SERVE=ai``): three uvicorn workers."""
+    env = {
+        key: value
+        for key, value in server_env.items()
+        if key not in {"GUNICORN_WORKER_CLASS", "GUNICORN_THREADS"}
+    }
+    running = Server(
+        {**env, "QUIRE_SERVE": "ai"},
+        Path(server_env["QUIRE_VAR_DIR"]) / "ai.log",
+    )
     try:
         running.wait_ready()
         yield running
@@ -295,3 +326,46 @@ def test_workers_new_sign_up_after_deletion_gets_a_new_account(server):
     assert request(server.port, "GET", "/api/v1/me", token)[1]["code"] == (
         "account_deleted"
     )
+
+
+CHAT = "/api/v1/ai/chat/completions"
+CHAT_BODY = {"model": "quire-mock", "messages": [{"role": "user", "content": "hi"}]}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_workers_deletion_during_ai_completions_never_500(server, ai_server):
+    """AI completions racing DELETE /me answer 200 or 401, never 500; none after.
+
+    Issue 14 saw 16 of 16 completions answer 500 (the deleted user's usage
+    row broke its foreign key).
+    """
+    AIModel.objects.get_or_create(
+        name="quire-mock",
+        defaults={"provider": "mock", "upstream_model": "quire-mock"},
+    )
+    _sub, token = _new_token()
+    warm_ai = burst(ai_server, [("POST", CHAT, CHAT_BODY)] * 2 * WORKERS, token)
+    assert _codes(warm_ai) == {200: 2 * WORKERS}, warm_ai[:3]
+    deleted_at: list[float] = []
+
+    def delete_me() -> tuple[int, dict]:
+        time.sleep(0.3)
+        answer = request(server.port, "DELETE", "/api/v1/me", token)
+        deleted_at.append(time.monotonic())
+        return answer
+
+    def timed() -> tuple[float, int, dict]:
+        started = time.monotonic()
+        return (started, *request(ai_server.port, "POST", CHAT, token, CHAT_BODY))
+
+    with concurrent.futures.ThreadPoolExecutor(PARALLEL + 1) as pool:
+        deletion = pool.submit(delete_me)
+        futures = [pool.submit(timed) for _ in range(2 * BURST)]
+        results = [f.result(timeout=DEADLINE_SECONDS) for f in futures]
+        assert deletion.result(timeout=DEADLINE_SECONDS)[0] == 204
+    assert {status for _t, status, _b in results} <= {200, 401}
+    after = [status for started, status, _b in results if started > deleted_at[0]]
+    assert set(after) <= {401}
+    final = burst(ai_server, [("POST", CHAT, CHAT_BODY)] * BURST, token)
+    assert _codes(final) == {401: BURST}
+    assert {body["code"] for _status, body in final} == {"account_deleted"}
