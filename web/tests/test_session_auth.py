@@ -165,3 +165,46 @@ def test_local_sign_in_not_served_with_cognito_web_sign_in(web_client, settings)
 
     assert web_client.get("/signin").status_code == 404
     assert web_client.get("/")["Location"] == "/auth/login"
+
+
+def test_session_multipart_upload_checks_csrf_header_without_reading_body(web_client):
+    """A multipart upload on the session is CSRF-checked and still streamed."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    user = signed_in(web_client)
+    document = DocumentFactory(owner=user)
+    url = f"/api/v1/documents/{document.pk}/attachments/"
+    upload = {"file": SimpleUploadedFile("a.txt", b"hello", content_type="text/plain")}
+
+    refused = web_client.post(url, upload)
+    upload["file"].seek(0)
+    accepted = web_client.post(url, upload, HTTP_X_CSRFTOKEN=csrf(web_client))
+
+    assert refused.status_code == 403
+    assert accepted.status_code == 201, accepted.json()
+
+
+def test_session_ai_action_post_checks_csrf_header(web_client, settings):
+    """The async AI views accept the session with the CSRF header, refuse it without."""
+    from aiproxy import providers
+    from aiproxy.models import AIModel
+
+    settings.AI_PROVIDERS = {"mock": {"kind": "mock", "options": {"chunk_delay": 0}}}
+    settings.AI_DB_THREAD_SENSITIVE = True
+    providers.cache_clear()
+    AIModel.objects.update_or_create(
+        name=settings.AI_DEFAULT_MODEL,
+        defaults={"provider": "mock", "upstream_model": "mock-1", "is_enabled": True},
+    )
+    user = signed_in(web_client)
+    document = DocumentFactory(owner=user, body="Some text.")
+    url = f"/api/v1/documents/{document.pk}/ai/summarize/"
+
+    refused = web_client.post(url, {}, content_type="application/json")
+    accepted = web_client.post(
+        url, {}, content_type="application/json", HTTP_X_CSRFTOKEN=csrf(web_client)
+    )
+
+    assert refused.status_code == 403
+    assert accepted.status_code == 200, accepted.content
+    assert accepted.json()["action"] == "summarize"

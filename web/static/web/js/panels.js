@@ -135,13 +135,13 @@ async function sharing(body, editor) {
 
 // --- Files ---------------------------------------------------------------------
 
-async function attachments(body, editor) {
+async function attachments(body, editor, { message = "" } = {}) {
   const doc = editor.doc;
   const page = await attempt(() => get(`documents/${doc.id}/attachments/`));
   if (!page) return;
   const input = el("input", { type: "file", id: "file-input" });
   const bar = el("progress", { id: "upload-progress", max: 100, value: 0, hidden: true, "aria-label": "Upload progress" });
-  const label = el("span", { class: "muted", id: "upload-state", role: "status" });
+  const label = el("span", { class: "muted", id: "upload-state", role: "status", text: message });
   const send = el("button", { type: "button", text: "Upload", disabled: !editor.editable });
   send.addEventListener("click", () =>
     attempt(async () => {
@@ -155,14 +155,12 @@ async function attachments(body, editor) {
       };
       try {
         await sendFile(doc, file, progress);
-        label.textContent = `${file.name} is uploaded.`;
       } catch (error) {
         label.textContent = "Upload failed.";
-        throw error;
-      } finally {
         bar.hidden = true;
+        throw error;
       }
-      await attachments(body, editor);
+      await attachments(body, editor, { message: `${file.name} is uploaded.` });
     }),
   );
   const files = el("ul", { class: "files" });
