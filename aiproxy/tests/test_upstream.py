@@ -10,6 +10,7 @@ import datetime
 import ipaddress
 import json
 import logging
+import socket
 import ssl
 import threading
 from collections.abc import Callable, Iterator
@@ -589,6 +590,18 @@ def test_http_proxy_variable_sends_through_the_proxy(hostile, monkeypatch):
     assert (
         proxy.exchanges[0].target == "http://upstream.invalid:8000/v1/chat/completions"
     )
+
+
+def test_proxy_down_is_an_unreachable_upstream(monkeypatch):
+    """A proxy nobody listens on ends the call with 502, nothing hangs."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{port}")
+
+    got = answers_in_a_row(provider("http://upstream.invalid:8000/v1"))
+
+    assert got == ["error: Upstream could not be reached."] * 3
 
 
 def test_no_proxy_alone_goes_straight(hostile, monkeypatch):
