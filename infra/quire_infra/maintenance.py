@@ -132,6 +132,9 @@ def maintenance(
             else "DISABLED",
         }
     }
+    # Paused (a first deploy before any migration, a dev night): no runs,
+    # as the services run no task either.
+    state = "DISABLED" if config.paused else "ENABLED"
     jobs = {}
     for name, command in MAINTENANCE_COMMANDS.items():
         expression = config.maintenance_schedules[name]
@@ -165,7 +168,7 @@ def maintenance(
             flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(
                 mode="OFF"
             ),
-            state="ENABLED",
+            state=state,
             target=scheduler.CfnSchedule.TargetProperty(
                 arn=RUN_TASK,
                 role_arn=role.role_arn,
@@ -222,7 +225,7 @@ def maintenance(
             flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(
                 mode="OFF"
             ),
-            state="ENABLED",
+            state=state,
             target=scheduler.CfnSchedule.TargetProperty(
                 arn=UPDATE_SERVICE,
                 role_arn=role.role_arn,

@@ -60,6 +60,7 @@ def test_schedules_dev_are_pinned(dev):
     for props in maintenance.values():
         assert props["ScheduleExpressionTimezone"] == "UTC"
         assert props["FlexibleTimeWindow"] == {"Mode": "OFF"}
+        assert props["State"] == "ENABLED"
         assert props["Target"]["Arn"] == "arn:aws:scheduler:::aws-sdk:ecs:runTask"
 
 

@@ -55,3 +55,13 @@ def test_keyless_provider_gets_no_key_secret(dev_variant):
         assert "AI_BEDROCK_API_KEY_SECRET" not in env
         if env["QUIRE_SERVE"] == "ai":
             assert "AI_OPENAI_API_KEY_SECRET" in env
+
+
+def test_paused_stage_schedules_nothing_and_pages_nobody(dev_variant):
+    """``paused=true``: every schedule is disabled and no alarm sends anything."""
+    for schedule in dev_variant.resources(
+        "Migration", "AWS::Scheduler::Schedule"
+    ).values():
+        assert schedule["Properties"]["State"] == "DISABLED"
+    for alarm in dev_variant.resources("Monitoring", "AWS::CloudWatch::Alarm").values():
+        assert alarm["Properties"]["ActionsEnabled"] is False
