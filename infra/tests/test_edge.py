@@ -1,7 +1,11 @@
 """The request path, hop by hop: CloudFront → WAF → API Gateway → VPC link → ALB."""
 
+import http.server
 import json
 import re
+import subprocess
+import sys
+import threading
 
 import pytest
 from aws_cdk.assertions import Match
@@ -184,15 +188,43 @@ def test_containers_any_stage_services_check_healthz(stage, request):
         assert check["StartPeriod"] == 60
 
 
-def test_containers_health_command_runs_as_python(dev):
-    """The check's Python is valid code (it runs in the image, without curl)."""
+@pytest.mark.parametrize(("status", "healthy"), [(200, True), (503, False)])
+def test_containers_health_command_passes_only_on_200(dev, status, healthy):
+    """The check's own Python exits 0 on a 200 from /healthz, non-zero otherwise."""
     (resource,) = [
         r
         for r in dev.resources("Service", "AWS::ECS::TaskDefinition").values()
         if r["Properties"]["Family"] == "quire-dev-api"
     ]
     (container,) = resource["Properties"]["ContainerDefinitions"]
-    compile(container["HealthCheck"]["Command"][3], "<healthcheck>", "exec")
+    code = container["HealthCheck"]["Command"][3]
+    seen = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the stdlib's hook name
+            seen.append((self.path, self.headers["Host"]))
+            self.send_response(status)
+            self.end_headers()
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        port = server.server_address[1]
+        result = subprocess.run(  # noqa: S603 - this interpreter, the check's code
+            [sys.executable, "-c", code.replace(":8000/", f":{port}/")],
+            capture_output=True,
+            timeout=30,
+            check=False,
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert (result.returncode == 0) is healthy
+    assert seen == [("/healthz", "localhost")]
 
 
 # -- WAF at the edge ------------------------------------------------------------
