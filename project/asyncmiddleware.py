@@ -16,6 +16,10 @@ do no I/O; when a hook will touch the database this time (a session to
 save, messages stored in the session), that one hook runs in a thread, as
 Django would have run it. ``project.checks`` refuses a middleware list that
 would hop threads on every request.
+
+The session, CSRF, authentication and messages middleware also step aside
+for a bearer-token API call (:class:`SkippedOnBearerCalls`): such a call is
+authenticated by its token alone, so they have nothing to do for it.
 """
 
 from collections.abc import Callable
@@ -33,6 +37,43 @@ from django.middleware import clickjacking, common, csrf, security
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from csp import middleware as csp_middleware
 from whitenoise import middleware as whitenoise_middleware
+
+from project.exceptions import is_api_request
+
+
+def is_bearer_api_call(request: HttpRequest) -> bool:
+    """Return whether the request is an API call that carries a bearer token.
+
+    The API's only authentication is the bearer token (DRF's
+    ``DEFAULT_AUTHENTICATION_CLASSES``; the AI views authenticate the same
+    way): a session cookie sent along is never read, ``request.user`` comes
+    from the token, CSRF guards only cookie-authenticated requests (the API
+    views are ``csrf_exempt``), and the API sends no messages. Everything
+    outside ``/api/`` (admin, sign-in) keeps the full stack, token or not.
+    """
+    if not is_api_request(request):
+        return False
+    scheme, _, _ = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+    return scheme.lower() == "bearer"
+
+
+class SkippedOnBearerCalls:
+    """Pass a bearer-token API call straight to the rest of the chain.
+
+    Put first in the bases. The middleware's ``process_request`` and
+    ``process_response`` do not run for such a call (under WSGI and ASGI
+    alike); for any other request it is the middleware as before.
+    ``process_view`` is left to run: CSRF's returns at once for the API's
+    ``csrf_exempt`` views and fails closed for any other.
+    """
+
+    get_response: Callable[[HttpRequest], Any]
+
+    def __call__(self, request: HttpRequest) -> Any:
+        """Skip this middleware for a bearer-token API call."""
+        if is_bearer_api_call(request):
+            return self.get_response(request)
+        return super().__call__(request)  # type: ignore[misc]
 
 
 class AsyncNativeHooks:
@@ -124,12 +165,14 @@ class CSPMiddleware(AsyncNativeHooks, csp_middleware.CSPMiddleware):
 
 
 class AuthenticationMiddleware(
-    AsyncNativeHooks, auth_middleware.AuthenticationMiddleware
+    SkippedOnBearerCalls, AsyncNativeHooks, auth_middleware.AuthenticationMiddleware
 ):
     """Django's ``AuthenticationMiddleware``: ``request.user`` stays lazy."""
 
 
-class SessionMiddleware(AsyncNativeHooks, sessions_middleware.SessionMiddleware):
+class SessionMiddleware(
+    SkippedOnBearerCalls, AsyncNativeHooks, sessions_middleware.SessionMiddleware
+):
     """Django's ``SessionMiddleware``; saving a used session is done in a thread."""
 
     def response_hook_blocks(self, request: HttpRequest) -> bool:
@@ -140,7 +183,9 @@ class SessionMiddleware(AsyncNativeHooks, sessions_middleware.SessionMiddleware)
         return session.modified or settings.SESSION_SAVE_EVERY_REQUEST
 
 
-class MessageMiddleware(AsyncNativeHooks, messages_middleware.MessageMiddleware):
+class MessageMiddleware(
+    SkippedOnBearerCalls, AsyncNativeHooks, messages_middleware.MessageMiddleware
+):
     """Django's ``MessageMiddleware``; storing used messages is done in a thread."""
 
     def response_hook_blocks(self, request: HttpRequest) -> bool:
@@ -151,7 +196,9 @@ class MessageMiddleware(AsyncNativeHooks, messages_middleware.MessageMiddleware)
         )
 
 
-class CsrfViewMiddleware(AsyncNativeHooks, csrf.CsrfViewMiddleware):
+class CsrfViewMiddleware(
+    SkippedOnBearerCalls, AsyncNativeHooks, csrf.CsrfViewMiddleware
+):
     """Django's ``CsrfViewMiddleware``; with ``CSRF_USE_SESSIONS`` in a thread."""
 
     def request_hook_blocks(self, request: HttpRequest) -> bool:

@@ -15,7 +15,11 @@ from django.core import checks
 from django.utils.deprecation import MiddlewareMixin
 from django.utils.module_loading import import_string
 
-from project.asyncmiddleware import AsyncNativeHooks, WhiteNoiseMiddleware
+from project.asyncmiddleware import (
+    AsyncNativeHooks,
+    SkippedOnBearerCalls,
+    WhiteNoiseMiddleware,
+)
 
 TAG = "quire_async"
 
@@ -95,7 +99,11 @@ def _as_django_sees_it(paths: list[str]) -> list[str]:
         if isinstance(middleware, type) and issubclass(
             middleware, (AsyncNativeHooks, WhiteNoiseMiddleware)
         ):
-            base = next(b for b in middleware.__bases__ if b is not AsyncNativeHooks)
+            base = next(
+                b
+                for b in middleware.__bases__
+                if b not in (AsyncNativeHooks, SkippedOnBearerCalls)
+            )
             path = f"{base.__module__}.{base.__qualname__}"
         originals.append(path)
     return originals
