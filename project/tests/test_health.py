@@ -76,7 +76,9 @@ def test_readyz_hung_storage_answers_503_within_timeout(
     settings, api_client, black_hole
 ):
     """A storage that never answers makes /readyz say 503 "timeout" fast."""
-    settings.READYZ_TIMEOUT = 0.5
+    # Long enough for the database check's fresh connection on a busy machine
+    # (0.5 s was not, under load), far shorter than botocore's 60 s.
+    settings.READYZ_TIMEOUT = 3
     _s3_storage(settings, black_hole, "quire-hung")
     started = time.monotonic()
     response = api_client.get("/readyz")
