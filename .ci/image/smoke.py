@@ -548,7 +548,7 @@ def main() -> int:
             check_stream(ai, issuer)
             sigterm(api)
             stream_through_sigterm(ai, issuer)
-    except (SmokeFailure, subprocess.TimeoutExpired) as failure:
+    except (SmokeFailure, subprocess.TimeoutExpired, psycopg.Error) as failure:
         say(f"FAILED: {failure}")
         return 1
     finally:
