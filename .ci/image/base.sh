@@ -19,9 +19,9 @@ if [ "$have" = "$RECIPE" ]; then
 fi
 
 # The mirror apt uses (deb822 .sources or one-line .list), deb.debian.org if none.
-mirror=$(grep -hoE '(URIs:|^deb) +https?://[^ ]+/debian/?( |$)' \
-  /etc/apt/sources.list /etc/apt/sources.list.d/* 2>/dev/null \
-  | grep -oE 'https?://[^ ]+' | head -n1 || true)
+# Options such as [signed-by=...] may sit between "deb" and the URL.
+mirror=$(grep -hE '^(deb |URIs:)' /etc/apt/sources.list /etc/apt/sources.list.d/* 2>/dev/null \
+  | grep -oE 'https?://[^] ]+/debian/?( |$)' | tr -d ' ' | head -n1 || true)
 mirror=${mirror:-http://deb.debian.org/debian}
 
 root=$(mktemp -d /var/tmp/quire-base.XXXXXX)
