@@ -75,6 +75,8 @@ def _counter_take(
             | Q(minute_start__isnull=True)
             | Q(minute_requests__lt=F("rpm_limit"))
         )
+        # A limit of 0 requests a minute allows none, as in _RESERVE_SQL.
+        .filter(rpm_limit__gte=1)
         .update(
             reserved_tokens=F("reserved_tokens") + needed,
             minute_requests=Case(
@@ -121,6 +123,7 @@ WITH limits AS (
         updated_at = EXCLUDED.updated_at
     WHERE counter.used_tokens + counter.reserved_tokens + EXCLUDED.reserved_tokens
             <= (SELECT tokens FROM limits)
+        AND (SELECT rpm FROM limits) >= 1
         AND (
             counter.minute_start IS DISTINCT FROM EXCLUDED.minute_start
             OR counter.minute_requests < (SELECT rpm FROM limits)
@@ -325,17 +328,31 @@ def quota_settle(
     """
     now = now or timezone.now()
     cost = usage_cost(reservation=reservation, usage=usage)
-    if connection.vendor == "postgresql":
-        return _settle_sql(
-            reservation=reservation,
-            status=status,
-            usage=usage,
-            cost=cost,
-            error_code=error_code,
-            latency_ms=latency_ms,
-            ttft_ms=ttft_ms,
-            now=now,
-        )
+    settle = _settle_sql if connection.vendor == "postgresql" else _settle_orm
+    return settle(
+        reservation=reservation,
+        status=status,
+        usage=usage,
+        cost=cost,
+        error_code=error_code,
+        latency_ms=latency_ms,
+        ttft_ms=ttft_ms,
+        now=now,
+    )
+
+
+def _settle_orm(
+    *,
+    reservation: Reservation,
+    status: str,
+    usage: Usage,
+    cost: Decimal,
+    error_code: str,
+    latency_ms: int | None,
+    ttft_ms: int | None,
+    now: dt.datetime,
+) -> bool:
+    """Settle with the ORM (SQLite...): the same rule as ``_SETTLE_SQL``."""
     with transaction.atomic():
         updated = UsageRecord.objects.filter(
             pk=reservation.record_id, status=Status.PENDING
