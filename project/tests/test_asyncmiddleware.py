@@ -58,6 +58,8 @@ def _middleware_hops(hops: list[str]) -> list[str]:
     ]
 
 
+# Django's handler closes stale connections on request_started, in a thread.
+@pytest.mark.django_db(transaction=True)
 def test_asgi_request_through_the_list_hops_no_thread(thread_hops):
     """An async route's request runs every middleware hook on the event loop."""
     response = _get(get_asgi_application(), "/api/v1/ai/chat/completions")
@@ -66,6 +68,8 @@ def test_asgi_request_through_the_list_hops_no_thread(thread_hops):
     assert _middleware_hops(thread_hops) == []
 
 
+# Django's handler closes stale connections on request_started, in a thread.
+@pytest.mark.django_db(transaction=True)
 def test_asgi_request_through_django_originals_hops_per_hook(thread_hops, settings):
     """The same request with Django's own classes hops for each of their hooks."""
     settings.MIDDLEWARE = DJANGO_ORIGINALS
