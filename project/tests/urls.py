@@ -14,5 +14,7 @@ urlpatterns = [
     path("api/test/fail/<str:kind>", views.FailingApi.as_view()),
     path("api/test/plain/<str:kind>", views.plain_failing_view),
     path("plain/<str:kind>", views.plain_failing_view),
+    path("api/test/csp-updated", views.csp_updated_view),
+    path("api/test/csp-nonce", views.csp_nonce_view),
     *project_urlpatterns,
 ]

@@ -5,6 +5,7 @@ import uuid
 
 from django.http import HttpRequest, JsonResponse
 
+from csp.decorators import csp_update
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
@@ -148,3 +149,14 @@ class IdempotentThingCreateApi(APIView):
             status=status.HTTP_201_CREATED,
             headers={"Location": f"/api/test/things/{thing_id}", "X-Other": "x"},
         )
+
+
+@csp_update({"img-src": ["https://images.example"]})
+def csp_updated_view(request: HttpRequest) -> JsonResponse:
+    """An API-like view that changes the policy (the CSP fast path must step aside)."""
+    return JsonResponse({"ok": True})
+
+
+def csp_nonce_view(request: HttpRequest) -> JsonResponse:
+    """An API-like view that uses the request's nonce."""
+    return JsonResponse({"nonce": str(request.csp_nonce)})
