@@ -1,51 +1,171 @@
-"""Admin: the model catalogue, the usage ledger (read-only) and quota overrides."""
+"""Admin: the model catalogue, the usage ledger (read-only) and quota overrides.
 
+Money is shown in dollars with a few decimals (``aiproxy.money``) and prices
+per 1M tokens; the database keeps the exact per-token prices and costs.
+"""
+
+from decimal import Decimal
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.contrib.auth import get_user_model
-from django.db.models import Count, F, QuerySet, Sum
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.text import Truncator
+from django.utils.translation import gettext_lazy as _
 
+from aiproxy import providers
 from aiproxy.models import AIModel, UsageRecord, UserQuota
+from aiproxy.money import PER_MILLION, price_per_million, usd, usd_price
+from aiproxy.selectors import usage_totals
+
+
+def _provider_choices() -> list[tuple[str, str]]:
+    return [(name, name) for name in providers.provider_names()]
+
+
+class AIModelForm(forms.ModelForm):
+    """A catalogue model: a configured provider, prices per 1M tokens."""
+
+    provider = forms.ChoiceField(
+        choices=_provider_choices,
+        help_text=_("One of the providers configured in AI_PROVIDERS."),
+    )
+    input_price_per_million = forms.DecimalField(
+        label=_("Input price (USD per 1M tokens)"),
+        min_value=Decimal(0),
+        max_digits=18,
+        decimal_places=6,
+        initial=Decimal(0),
+    )
+    output_price_per_million = forms.DecimalField(
+        label=_("Output price (USD per 1M tokens)"),
+        min_value=Decimal(0),
+        max_digits=18,
+        decimal_places=6,
+        initial=Decimal(0),
+    )
+
+    class Meta:
+        model = AIModel
+        fields = [
+            "name",
+            "provider",
+            "upstream_model",
+            "is_enabled",
+            "context_limit",
+            "max_output_tokens",
+        ]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:  # noqa: D107
+        super().__init__(*args, **kwargs)
+        configured = providers.provider_names()
+        provider = self.fields["provider"]
+        current = self.instance.provider
+        if current and current not in configured:
+            # Shown as it is stored, so that saving explains the problem.
+            provider.choices = [
+                *_provider_choices(),
+                (current, _("%(name)s (not configured)") % {"name": current}),
+            ]
+        provider.error_messages["invalid_choice"] = _(
+            '"%(value)s" is not a configured provider. Configured: %(names)s '
+            "(the AI_PROVIDERS setting)."
+        ) % {"value": "%(value)s", "names": ", ".join(configured) or _("none")}
+        if self.instance.pk:
+            self.initial["input_price_per_million"] = price_per_million(
+                self.instance.input_price
+            )
+            self.initial["output_price_per_million"] = price_per_million(
+                self.instance.output_price
+            )
+
+    def clean(self) -> dict[str, Any]:
+        """Store the prices per token, as the ledger charges them."""
+        cleaned = super().clean()
+        for field in ("input_price", "output_price"):
+            per_million = cleaned.get(field + "_per_million")
+            if per_million is not None:
+                setattr(self.instance, field, per_million / PER_MILLION)
+        return cleaned
 
 
 @admin.register(AIModel)
 class AIModelAdmin(admin.ModelAdmin):
+    form = AIModelForm
     list_display = [
         "name",
         "provider",
+        "is_configured",
         "upstream_model",
         "is_enabled",
         "context_limit",
         "max_output_tokens",
-        "input_price",
-        "output_price",
+        "input_price_display",
+        "output_price_display",
     ]
     list_editable = ["is_enabled"]
     list_filter = ["provider", "is_enabled"]
     search_fields = ["name", "upstream_model"]
     ordering = ["name"]
 
+    @admin.display(boolean=True, description=_("configured"))
+    def is_configured(self, obj: AIModel) -> bool:
+        """Whether the provider is in AI_PROVIDERS with its URL, key or region."""
+        return providers.provider_problem(obj.provider) is None
+
+    @admin.display(description=_("input / 1M tokens"), ordering="input_price")
+    def input_price_display(self, obj: AIModel) -> str:
+        return usd_price(obj.input_price)
+
+    @admin.display(description=_("output / 1M tokens"), ordering="output_price")
+    def output_price_display(self, obj: AIModel) -> str:
+        return usd_price(obj.output_price)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list:
+        return ["provider_status"] if obj is not None else []
+
+    @admin.display(description=_("provider status"))
+    def provider_status(self, obj: AIModel) -> str:
+        problem = providers.provider_problem(obj.provider)
+        return _("configured") if problem is None else problem
+
+
+def _user_link(user: Any) -> str:
+    if user is None:
+        return "—"
+    url = reverse("admin:accounts_user_change", args=[user.pk])
+    return format_html('<a href="{}">{}</a>', url, user.email or user.pk)
+
+
+def _document_link(document: Any) -> str:
+    if document is None:
+        return "—"
+    url = reverse("admin:documents_document_change", args=[document.pk])
+    title = Truncator(document.title or str(document.pk)).chars(32)
+    return format_html('<a href="{}">{}</a>', url, title)
+
 
 @admin.register(UsageRecord)
 class UsageRecordAdmin(admin.ModelAdmin):
-    """The ledger: who sent what (never the text) to which model, and its cost."""
+    """The ledger: who sent what (never the text) to which model, and its cost.
+
+    The list keeps the columns staff scan (it fits 1280 px); the row's page
+    has every field. Above the list: per-model and grand totals of all the
+    filtered rows, not only the page shown.
+    """
 
     list_display = [
         "created_at",
-        "user",
+        "user_link",
         "model_name",
-        "provider",
-        "action",
-        "document",
-        "status",
-        "error_code",
-        "prompt_tokens",
-        "completion_tokens",
-        "cost",
-        "latency_ms",
-        "ttft_ms",
+        "document_link",
+        "status_display",
+        "tokens",
+        "cost_display",
     ]
     list_filter = [
         "status",
@@ -60,6 +180,31 @@ class UsageRecordAdmin(admin.ModelAdmin):
     search_fields = ["user__email", "model_name", "error_code"]
     date_hierarchy = "created_at"
     show_full_result_count = False
+    fields = [
+        "created_at",
+        "user_link",
+        "model_name",
+        "model",
+        "provider",
+        "action",
+        "document_link",
+        "is_stream",
+        "status",
+        "error_code",
+        "period_start",
+        "reserved_tokens",
+        "prompt_tokens",
+        "completion_tokens",
+        "cost_display",
+        "latency_ms",
+        "ttft_ms",
+        "settled_at",
+    ]
+    readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[UsageRecord]:
+        # A document's text is never needed here: only its title.
+        return super().get_queryset(request).defer("document__body")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -70,29 +215,37 @@ class UsageRecordAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    @admin.display(description=_("user"), ordering="user__email")
+    def user_link(self, obj: UsageRecord) -> str:
+        return _user_link(obj.user)
+
+    @admin.display(description=_("document"))
+    def document_link(self, obj: UsageRecord) -> str:
+        return _document_link(obj.document)
+
+    @admin.display(description=_("status"), ordering="status")
+    def status_display(self, obj: UsageRecord) -> str:
+        if obj.error_code and obj.error_code != obj.status:
+            return f"{obj.status} · {obj.error_code}"
+        return obj.status
+
+    @admin.display(description=_("tokens"))
+    def tokens(self, obj: UsageRecord) -> int:
+        return obj.total_tokens
+
+    @admin.display(description=_("cost"), ordering="cost")
+    def cost_display(self, obj: UsageRecord) -> str:
+        return usd(obj.cost)
+
     def changelist_view(
         self, request: HttpRequest, extra_context: dict | None = None
     ) -> HttpResponse:
-        """Add per-user totals of the filtered rows above the list."""
+        """Add per-model and grand totals of the filtered rows above the list."""
         response = super().changelist_view(request, extra_context)
         context = getattr(response, "context_data", None)
         if context and "cl" in context:
-            context["user_totals"] = self.user_totals(context["cl"].queryset)
+            context["ledger_totals"] = usage_totals(context["cl"].queryset)
         return response
-
-    @staticmethod
-    def user_totals(queryset: QuerySet[UsageRecord]) -> list[dict[str, Any]]:
-        """Return requests, tokens and cost per user, costliest first (top 20)."""
-        return list(
-            queryset.order_by()
-            .values("user__email")
-            .annotate(
-                requests=Count("id"),
-                tokens=Sum(F("prompt_tokens") + F("completion_tokens")),
-                total_cost=Sum("cost"),
-            )
-            .order_by("-total_cost", "-tokens")[:20]
-        )
 
 
 class UserQuotaInline(admin.StackedInline):

@@ -8,6 +8,7 @@ user and month) so every process and task sees the same numbers.
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -57,6 +58,25 @@ class AIModel(BaseModel):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        """Refuse a provider that ``AI_PROVIDERS`` does not configure.
+
+        A typo ("opena1") would otherwise save and the model answer 503
+        ``ai_not_configured`` to every request.
+        """
+        super().clean()
+        configured = sorted(settings.AI_PROVIDERS)
+        if self.provider and self.provider not in configured:
+            raise ValidationError(
+                {
+                    "provider": (
+                        f'"{self.provider}" is not a configured provider. '
+                        f"Configured: {', '.join(configured) or 'none'} "
+                        "(the AI_PROVIDERS setting)."
+                    )
+                }
+            )
 
 
 class UserQuota(BaseModel):

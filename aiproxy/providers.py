@@ -114,6 +114,40 @@ def _on_setting_changed(*, setting: str, **kwargs: Any) -> None:
 HTTP_KINDS = ("openai", "anthropic")
 
 
+def provider_names() -> list[str]:
+    """Return the configured provider names (``AI_PROVIDERS``), sorted."""
+    return sorted(settings.AI_PROVIDERS)
+
+
+def provider_problem(name: str) -> str | None:
+    """Return why provider ``name`` cannot answer yet, or None if it can.
+
+    Read from settings and the environment only (never Secrets Manager): a
+    secret that is named is taken as configured. The text names variables,
+    never values.
+    """
+    raw = settings.AI_PROVIDERS.get(name)
+    prefix = "AI_" + name.upper().replace("-", "_") + "_"
+    if raw is None:
+        return f"not in AI_PROVIDERS ({', '.join(provider_names()) or 'none'})"
+    kind = raw.get("kind", name)
+    if kind not in ADAPTERS:
+        return f"{prefix}KIND {kind!r} is not one of {', '.join(sorted(ADAPTERS))}"
+    if kind == "openai" and not raw.get("base_url"):
+        return f"no {prefix}BASE_URL"
+    if kind in HTTP_KINDS and not (
+        raw.get("api_key_secret") or os.environ.get(prefix + "API_KEY", "").strip()
+    ):
+        return f"no {prefix}API_KEY_SECRET or {prefix}API_KEY"
+    if kind == "bedrock" and not (
+        (raw.get("options") or {}).get("region")
+        or os.environ.get("AWS_REGION")
+        or os.environ.get("AWS_DEFAULT_REGION")
+    ):
+        return f"no {prefix}REGION (or AWS_REGION)"
+    return None
+
+
 @checks.register("aiproxy")
 def check_providers(
     app_configs: Any = None, **kwargs: Any

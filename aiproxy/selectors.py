@@ -178,6 +178,57 @@ def usage_summary_for(*, user: "User", now: dt.datetime) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class UsageTotals:
+    """Requests, tokens and cost of some ledger rows, per model and overall."""
+
+    by_model: list[dict[str, Any]]
+    total: dict[str, Any]
+
+
+TOTAL_FIELDS = ("requests", "prompt_tokens", "completion_tokens", "tokens", "cost")
+
+
+def usage_totals(queryset: QuerySet[UsageRecord]) -> UsageTotals:
+    """Return the totals of ``queryset`` (any filter), per model name and overall.
+
+    One grouped query; the grand total is the sum of the per-model rows, so
+    the two always agree. Costs are exact (the ledger's 10 decimals).
+    """
+    rows = (
+        queryset.order_by()
+        .values("model_name")
+        .annotate(
+            requests=Count("id"),
+            prompt_tokens=Sum("prompt_tokens"),
+            completion_tokens=Sum("completion_tokens"),
+            cost=Sum("cost"),
+        )
+        .order_by("model_name")
+    )
+    by_model = []
+    for row in rows:
+        prompt = row["prompt_tokens"] or 0
+        completion = row["completion_tokens"] or 0
+        by_model.append(
+            {
+                "model": row["model_name"],
+                "requests": row["requests"],
+                "prompt_tokens": prompt,
+                "completion_tokens": completion,
+                "tokens": prompt + completion,
+                "cost": _money(row["cost"]),
+            }
+        )
+    total: dict[str, Any] = {
+        field: sum(
+            (row[field] for row in by_model), Decimal(0) if field == "cost" else 0
+        )
+        for field in TOTAL_FIELDS
+    }
+    return UsageTotals(by_model=by_model, total=total)
+
+
 def usage_list_for(*, user: "User") -> QuerySet[UsageRecord]:
     """Return the user's ledger rows, newest first (for the account export)."""
     return UsageRecord.objects.filter(user=user).order_by("-created_at")
