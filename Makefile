@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export PORT
 
-.PHONY: run test test-infra docs lint format setup clean chromium image image-test
+.PHONY: run test test-infra docs lint format setup clean chromium pdf-libs image image-test
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found; set PYTHON=/path/to/python3.11"; exit 1; }
@@ -38,9 +38,20 @@ chromium:
 	  echo "WARNING: /usr/bin/chromium is missing and cannot be installed here (needs root and apt-get): the browser tests will be skipped; run 'sudo apt-get install chromium'"; \
 	fi
 
+## pdf-libs: Debian's Pango for WeasyPrint (PDF export), as root, if missing
+pdf-libs: setup
+	@if $(BIN)/python -c "import weasyprint" >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing Debian's Pango for WeasyPrint (PDF export)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	    libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core >/dev/null; \
+	else \
+	  echo "WARNING: WeasyPrint cannot load Pango and it cannot be installed here (needs root and apt-get): PDF export will fail; run 'sudo apt-get install libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core'"; \
+	fi
+
 ## test: set up, lint, check formatting, build the docs, run the whole suite
 ## (browser tests too)
-test: setup chromium
+test: setup chromium pdf-libs
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mkdocs build --strict --quiet

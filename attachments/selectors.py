@@ -65,3 +65,10 @@ def attachments_deletion_summary(user: "User") -> dict[str, int]:
             Q(uploaded_by=user) | Q(document__owner=user)
         ).count()
     }
+
+
+def attachment_list_ready(*, document_id: UUID | str) -> QuerySet[Attachment]:
+    """Return a document's ready attachments, oldest first (access already checked)."""
+    return Attachment.objects.filter(
+        document_id=document_id, status=Attachment.Status.READY
+    ).order_by("created_at", "id")

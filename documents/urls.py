@@ -1,6 +1,6 @@
 from django.urls import path
 
-from documents import views
+from documents import transfer_views, views
 
 app_name = "documents"
 
@@ -10,6 +10,11 @@ urlpatterns = [
         "documents/<str:document_id>/",
         views.DocumentDetailApi.as_view(),
         name="document-detail",
+    ),
+    path(
+        "documents/<str:document_id>/export",
+        transfer_views.DocumentExportApi.as_view(),
+        name="document-export",
     ),
     path(
         "documents/<str:document_id>/restore/",
@@ -25,6 +30,11 @@ urlpatterns = [
         "documents/<str:document_id>/revisions/<int:number>/",
         views.RevisionDetailApi.as_view(),
         name="revision-detail",
+    ),
+    path(
+        "documents/<str:document_id>/revisions/<int:number>/export",
+        transfer_views.RevisionExportApi.as_view(),
+        name="revision-export",
     ),
     path(
         "documents/<str:document_id>/revisions/<int:number>/restore/",

@@ -169,7 +169,9 @@ STORAGES = {
 # conventions". Throttle counters and idempotency keys live in the database, so
 # every worker and task shares them. Scoped rates: API_THROTTLE_SCOPES is
 # "scope=rate,..." and a view opts in with ``throttle_scope = "<scope>"``.
-API_THROTTLE_SCOPES = {"ai": "60/min"} | env.dict("API_THROTTLE_SCOPES", default={})
+API_THROTTLE_SCOPES = {"ai": "60/min", "convert": "30/min"} | env.dict(
+    "API_THROTTLE_SCOPES", default={}
+)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "accounts.authentication.CognitoAuthentication",
@@ -256,6 +258,18 @@ DOCUMENTS_AUTOSAVE_WINDOW_SECONDS = env.int(
     "DOCUMENTS_AUTOSAVE_WINDOW_SECONDS", default=300
 )
 DOCUMENTS_PAGE_SIZE = env.int("DOCUMENTS_PAGE_SIZE", default=50)
+# Export and import converters (documents/convert.py): each run is a child
+# process with this wall-clock limit and memory cap.
+DOCUMENTS_CONVERT_TIMEOUT_SECONDS = env.int(
+    "DOCUMENTS_CONVERT_TIMEOUT_SECONDS", default=30
+)
+DOCUMENTS_CONVERT_MEMORY_MB = env.int("DOCUMENTS_CONVERT_MEMORY_MB", default=512)
+# The largest file POST /api/v1/documents/import takes, and for a Word file
+# the most its parts may unpack to (a zip bomb is refused before pandoc).
+DOCUMENTS_IMPORT_MAX_BYTES = env.int("DOCUMENTS_IMPORT_MAX_BYTES", default=10_485_760)
+DOCUMENTS_IMPORT_MAX_UNPACKED_BYTES = env.int(
+    "DOCUMENTS_IMPORT_MAX_UNPACKED_BYTES", default=52_428_800
+)
 
 # --- Attachments ---------------------------------------------------------------
 # S3 (django-storages) when a bucket is named, else files under MEDIA_ROOT.

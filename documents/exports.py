@@ -1,0 +1,161 @@
+"""Export a document (or one of its revisions) as Markdown, HTML, PDF or Word.
+
+Markdown is the body as stored. HTML is pandoc's rendering of the body,
+cleaned by nh3 (the body may carry raw HTML: scripts, styles and event
+handlers never survive), with root-relative links made absolute and the
+document's ready attachments listed with their download URLs. PDF is that
+same HTML rendered by WeasyPrint; Word comes from pandoc, with links made
+absolute too. Every converter call goes through :mod:`documents.convert`.
+"""
+
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urljoin
+
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from attachments.selectors import attachment_list_ready
+from documents import convert
+from project.exceptions import ApplicationError
+
+DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+# format -> (Content-Type, file extension)
+FORMATS: dict[str, tuple[str, str]] = {
+    "md": ("text/markdown; charset=utf-8", "md"),
+    "html": ("text/html; charset=utf-8", "html"),
+    "pdf": ("application/pdf", "pdf"),
+    "docx": (DOCX_TYPE, "docx"),
+}
+FILENAME_MAX = 120
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    """An exported document: its bytes, type and suggested file name."""
+
+    content: bytes
+    content_type: str
+    filename: str
+
+
+@dataclass(frozen=True)
+class Linked:
+    """An attachment as the export lists it."""
+
+    filename: str
+    url: str
+
+
+def export_filename(title: str, extension: str) -> str:
+    """Return a file name for ``title``: one line, no path, never empty."""
+    name = unicodedata.normalize("NFC", title or "")
+    name = "".join(" " if unicodedata.category(ch)[0] in "CZ" else ch for ch in name)
+    name = re.sub(r'[\\/:*?"<>|]+', "-", name)
+    name = re.sub(r"\s+", " ", name).strip(" .-")[:FILENAME_MAX].strip(" .-")
+    return f"{name or 'document'}.{extension}"
+
+
+def _conversion_error(error: convert.ConversionFailed) -> ApplicationError:
+    if error.timed_out:
+        return ApplicationError(
+            _("The document took too long to convert."),
+            code="conversion_timeout",
+            status=503,
+            headers={"Retry-After": "30"},
+        )
+    return ApplicationError(
+        _("The document could not be converted."),
+        code="conversion_failed",
+        status=500,
+    )
+
+
+def _absolute(base_url: str) -> Callable[[str], str]:
+    def rewrite(url: str) -> str:
+        if url.startswith("/") and not url.startswith("//"):
+            return urljoin(base_url, url)
+        return url
+
+    return rewrite
+
+
+def _walk(node: Any, visit: Callable[[dict], None]) -> None:
+    """Call ``visit`` on every element of a pandoc JSON tree (bounded by its size)."""
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if "t" in item:
+                visit(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
+def _docx_tree(body: str, rewrite: Callable[[str], str]) -> dict[str, Any]:
+    """Return the body's tree with absolute links, images turned into links.
+
+    The sandboxed pandoc cannot fetch an image, so an image becomes a link
+    to it (its alt text, pointing at the download URL) instead of vanishing.
+    """
+    tree = convert.pandoc_json(body.encode("utf-8"), source=convert.MARKDOWN)
+
+    def visit(element: dict) -> None:
+        if element["t"] in ("Link", "Image"):
+            attr, inlines, (url, title) = element["c"]
+            element["c"] = [attr, inlines, [rewrite(url), title]]
+            if element["t"] == "Image":
+                element["t"] = "Link"
+                if not inlines:
+                    element["c"][1] = [{"t": "Str", "c": url.rsplit("/", 1)[-1]}]
+
+    _walk(tree, visit)
+    return tree
+
+
+def document_export(
+    *,
+    document_id: Any,
+    title: str,
+    body: str,
+    export_format: str,
+    base_url: str,
+) -> ExportFile:
+    """Return ``title`` and ``body`` exported as ``export_format``.
+
+    ``base_url`` (the API's origin) makes root-relative links absolute, so
+    links to attachments keep working outside the web app.
+    """
+    content_type, extension = FORMATS[export_format]
+    filename = export_filename(title, extension)
+    if export_format == "md":
+        return ExportFile(body.encode("utf-8"), content_type, filename)
+    rewrite = _absolute(base_url)
+    try:
+        if export_format == "docx":
+            content = convert.json_to(_docx_tree(body, rewrite), target="docx")
+            return ExportFile(content, content_type, filename)
+        fragment = convert.sanitize_html(
+            convert.markdown_to_html(body), rewrite_url=rewrite
+        )
+        attachments = [
+            Linked(
+                filename=row.filename,
+                url=rewrite(reverse("attachments:attachment-download", args=[row.pk])),
+            )
+            for row in attachment_list_ready(document_id=document_id)
+        ]
+        page = render_to_string(
+            "documents/export.html",
+            {"title": title, "content": fragment, "attachments": attachments},
+        )
+        if export_format == "html":
+            return ExportFile(page.encode("utf-8"), content_type, filename)
+        return ExportFile(convert.html_to_pdf(page), content_type, filename)
+    except convert.ConversionFailed as error:
+        raise _conversion_error(error) from None
