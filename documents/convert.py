@@ -93,7 +93,13 @@ def json_to(tree: dict[str, Any], *, target: str) -> bytes:
 
 def json_to_markdown(tree: dict[str, Any]) -> str:
     """Return a pandoc JSON tree written as GitHub Markdown without raw HTML."""
-    return json_to(tree, target=f"{MARKDOWN}-raw_html").decode("utf-8")
+    raw = pandoc(
+        json.dumps(tree).encode(),
+        source="json",
+        target=f"{MARKDOWN}-raw_html",
+        extra=("--wrap=none",),
+    )
+    return raw.decode("utf-8")
 
 
 def markdown_to_html(body: str) -> str:
@@ -101,20 +107,38 @@ def markdown_to_html(body: str) -> str:
     return pandoc(body.encode("utf-8"), source=MARKDOWN, target="html5").decode()
 
 
-def sanitize_html(html: str, *, rewrite_url: Callable[[str], str] | None = None) -> str:
-    """Return ``html`` cleaned by nh3's allow-list; ``rewrite_url`` maps URLs.
+def sanitize_html(
+    html: str,
+    *,
+    rewrite_url: Callable[[str], str] | None = None,
+    data_image: Callable[[str], str] | None = None,
+    drop_content: frozenset[str] = frozenset(),
+) -> str:
+    """Return ``html`` cleaned by nh3's allow-list.
 
     ``rewrite_url`` sees every ``href`` and ``src`` (e.g. to make the API's
-    root-relative attachment links absolute); nh3 checks the scheme of what
-    it returns.
+    root-relative attachment links absolute). ``data_image``, for the
+    import, maps each ``<img src="data:...">`` to a stand-in URL; every other
+    ``data:`` URL is dropped. The content of ``drop_content`` tags goes with
+    them (``script`` and ``style`` always do).
     """
 
     def attribute_filter(tag: str, attribute: str, value: str) -> str | None:
+        if value.strip().lower().startswith("data:"):
+            if data_image is not None and (tag, attribute) == ("img", "src"):
+                return data_image(value.strip())
+            return None
         if rewrite_url is not None and attribute in ("href", "src"):
             return rewrite_url(value)
         return value
 
-    return nh3.clean(html, attribute_filter=attribute_filter)
+    schemes = nh3.ALLOWED_URL_SCHEMES | ({"data"} if data_image else set())
+    return nh3.clean(
+        html,
+        attribute_filter=attribute_filter,
+        url_schemes=schemes,
+        clean_content_tags=nh3.CLEAN_CONTENT_TAGS | drop_content,
+    )
 
 
 def html_to_pdf(html: str) -> bytes:

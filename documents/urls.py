@@ -7,6 +7,11 @@ app_name = "documents"
 urlpatterns = [
     path("documents/", views.DocumentListCreateApi.as_view(), name="document-list"),
     path(
+        "documents/import",
+        transfer_views.DocumentImportApi.as_view(),
+        name="document-import",
+    ),
+    path(
         "documents/<str:document_id>/",
         views.DocumentDetailApi.as_view(),
         name="document-detail",

@@ -287,7 +287,7 @@ class S3Storage:
             raise StorageUnavailable(str(error)) from error
 
     def put(self, *, key: str, data: bytes, content_type: str) -> None:
-        """Store ``data`` directly (used by tests and the admin only)."""
+        """Store ``data`` directly (document import, the admin and tests)."""
         try:
             self.client.put_object(
                 Bucket=self.bucket, Key=key, Body=data, ContentType=content_type
@@ -380,7 +380,7 @@ class LocalStorage:
                     continue
 
     def put(self, *, key: str, data: bytes, content_type: str) -> None:
-        """Store ``data`` directly (used by tests only)."""
+        """Store ``data`` directly (document import and tests)."""
         with self.open_write(key=key) as handle:
             handle.write(data)
 
