@@ -2,6 +2,7 @@
 import { get, request } from "./api.js";
 import { Editor } from "./editor.js";
 import { openPanel, closePanel } from "./panels.js";
+import { wireExport, wireImport } from "./transfer.js";
 import { $, attempt, el, notify, when, who } from "./ui.js";
 import DOMPurify from "../vendor/dompurify/purify.es.js";
 
@@ -144,6 +145,8 @@ function wire() {
     location.hash = q ? `#/?q=${encodeURIComponent(q)}` : "#/";
   });
   $("#new-document").addEventListener("click", createDocument);
+  wireImport();
+  wireExport(editor);
   $("#more").addEventListener("click", () => loadList({ more: true }));
   $("#sign-out-everywhere").addEventListener("click", signOutEverywhere);
   $("#delete-account").addEventListener("click", deleteAccount);
