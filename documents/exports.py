@@ -5,9 +5,13 @@ cleaned by nh3 (the body may carry raw HTML: scripts, styles and event
 handlers never survive), with root-relative links made absolute and the
 document's ready attachments listed with their download URLs. PDF is that
 same HTML rendered by WeasyPrint; Word comes from pandoc, with links made
-absolute too. Every converter call goes through :mod:`documents.convert`.
+absolute too. PDF and Word embed the document's own image attachments
+(within ``DOCUMENTS_EXPORT_IMAGES_MAX_BYTES``) as ``data:`` URIs, since the
+sandboxed converters fetch nothing; other images become links. Every
+converter call goes through :mod:`documents.convert`.
 """
 
+import base64
 import re
 import unicodedata
 from collections.abc import Callable
@@ -15,10 +19,12 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin
 
+from django.conf import settings
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from attachments.inline import attachment_images_for_export
 from attachments.selectors import attachment_list_ready
 from documents import convert
 from project.exceptions import ApplicationError
@@ -97,22 +103,45 @@ def _walk(node: Any, visit: Callable[[dict], None]) -> None:
             stack.extend(item)
 
 
-def _docx_tree(body: str, rewrite: Callable[[str], str]) -> dict[str, Any]:
-    """Return the body's tree with absolute links, images turned into links.
+def _embedded_images(document_id: Any) -> dict[str, str]:
+    """Return ``download path -> data: URI`` for the document's own images."""
+    limit = settings.DOCUMENTS_EXPORT_IMAGES_MAX_BYTES
+    images = attachment_images_for_export(
+        document_id=document_id, max_each=limit, max_total=limit
+    )
+    return {
+        reverse("attachments:attachment-download", args=[pk]): (
+            f"data:{image.content_type};base64,"
+            + base64.b64encode(image.data).decode("ascii")
+        )
+        for pk, image in images.items()
+    }
 
-    The sandboxed pandoc cannot fetch an image, so an image becomes a link
-    to it (its alt text, pointing at the download URL) instead of vanishing.
+
+def _docx_tree(
+    body: str, rewrite: Callable[[str], str], embedded: dict[str, str]
+) -> dict[str, Any]:
+    """Return the body's tree with absolute links and embeddable images inlined.
+
+    The sandboxed pandoc cannot fetch an image, so one that is not the
+    document's own attachment becomes a link to it (its alt text, pointing
+    at the absolute URL) instead of vanishing.
     """
     tree = convert.pandoc_json(body.encode("utf-8"), source=convert.MARKDOWN)
+    by_url = {**embedded, **{rewrite(path): uri for path, uri in embedded.items()}}
 
     def visit(element: dict) -> None:
-        if element["t"] in ("Link", "Image"):
-            attr, inlines, (url, title) = element["c"]
-            element["c"] = [attr, inlines, [rewrite(url), title]]
-            if element["t"] == "Image":
-                element["t"] = "Link"
-                if not inlines:
-                    element["c"][1] = [{"t": "Str", "c": url.rsplit("/", 1)[-1]}]
+        if element["t"] not in ("Link", "Image"):
+            return
+        attr, inlines, (url, title) = element["c"]
+        if element["t"] == "Image" and url in by_url:
+            element["c"] = [attr, inlines, [by_url[url], title]]
+            return
+        element["c"] = [attr, inlines, [rewrite(url), title]]
+        if element["t"] == "Image":
+            element["t"] = "Link"
+            if not inlines:
+                element["c"][1] = [{"t": "Str", "c": url.rsplit("/", 1)[-1]}]
 
     _walk(tree, visit)
     return tree
@@ -138,7 +167,8 @@ def document_export(
     rewrite = _absolute(base_url)
     try:
         if export_format == "docx":
-            content = convert.json_to(_docx_tree(body, rewrite), target="docx")
+            tree = _docx_tree(body, rewrite, _embedded_images(document_id))
+            content = convert.json_to(tree, target="docx")
             return ExportFile(content, content_type, filename)
         fragment = convert.sanitize_html(
             convert.markdown_to_html(body), rewrite_url=rewrite
@@ -156,6 +186,9 @@ def document_export(
         )
         if export_format == "html":
             return ExportFile(page.encode("utf-8"), content_type, filename)
+        for path, uri in _embedded_images(document_id).items():
+            # nh3 wrote every attribute double-quoted; the URL has no quote.
+            page = page.replace(f'src="{rewrite(path)}"', f'src="{uri}"')
         return ExportFile(convert.html_to_pdf(page), content_type, filename)
     except convert.ConversionFailed as error:
         raise _conversion_error(error) from None

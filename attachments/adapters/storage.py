@@ -90,6 +90,10 @@ class AttachmentStorage(Protocol):
         self, *, key: str, limit_bytes: int, version: str = ""
     ) -> Digest | None: ...
 
+    def read(
+        self, *, key: str, limit_bytes: int, version: str = ""
+    ) -> bytes | None: ...
+
     def delete(self, *, key: str) -> None: ...
 
     def list_keys(self, *, prefix: str, older_than: datetime) -> Iterator[str]: ...
@@ -268,6 +272,23 @@ class S3Storage:
         except (BotoCoreError, OSError) as error:
             raise StorageUnavailable(str(error)) from error
 
+    def read(self, *, key: str, limit_bytes: int, version: str = "") -> bytes | None:
+        """Return the object's bytes; None if missing or past ``limit_bytes``."""
+        extra = {"VersionId": version} if version else {}
+        try:
+            body = self.client.get_object(Bucket=self.bucket, Key=key, **extra)["Body"]
+            try:
+                data = body.read(limit_bytes + 1)
+            finally:
+                body.close()
+        except ClientError as error:
+            if _is_missing(error):
+                return None
+            raise StorageUnavailable(str(error)) from error
+        except (BotoCoreError, OSError) as error:
+            raise StorageUnavailable(str(error)) from error
+        return None if len(data) > limit_bytes else data
+
     def delete(self, *, key: str) -> None:
         """Delete the object; deleting a missing key succeeds."""
         try:
@@ -356,6 +377,15 @@ class LocalStorage:
                 return _digest_stream(handle, limit_bytes)
         except FileNotFoundError:
             return None
+
+    def read(self, *, key: str, limit_bytes: int, version: str = "") -> bytes | None:
+        """Return the file's bytes; None if missing or past ``limit_bytes``."""
+        try:
+            with self.open_read(key=key) as handle:
+                data = handle.read(limit_bytes + 1)
+        except FileNotFoundError:
+            return None
+        return None if len(data) > limit_bytes else data
 
     def delete(self, *, key: str) -> None:
         """Delete the file; deleting a missing key succeeds."""

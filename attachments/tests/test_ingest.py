@@ -63,3 +63,27 @@ def test_image_type_refuses_images_not_allowed(settings):
     settings.ATTACHMENT_ALLOWED_TYPES = ["image/jpeg"]
 
     assert attachment_image_type(PNG_BYTES) is None
+
+
+def test_export_on_s3_embeds_images_read_from_the_bucket(s3_bucket, user, auth_client):
+    """A Word export in S3 mode reads the document's image from the bucket."""
+    import io
+    import zipfile
+
+    from attachments.adapters.storage import attachment_storage
+    from attachments.tests.factories import AttachmentFactory
+    from documents.tests.factories import DocumentFactory
+
+    doc = DocumentFactory(owner=user)
+    attachment = AttachmentFactory(document=doc)
+    attachment_storage().put(
+        key=attachment.storage_key, data=PNG_BYTES, content_type="image/png"
+    )
+    doc.body = f"![dot](/api/v1/attachments/{attachment.pk}/download/)\n"
+    doc.save()
+
+    response = auth_client.get(f"/api/v1/documents/{doc.pk}/export?format=docx")
+
+    archive = zipfile.ZipFile(io.BytesIO(response.content))
+    media = [n for n in archive.namelist() if n.startswith("word/media/")]
+    assert [archive.read(name) for name in media] == [PNG_BYTES]

@@ -259,11 +259,16 @@ DOCUMENTS_AUTOSAVE_WINDOW_SECONDS = env.int(
 )
 DOCUMENTS_PAGE_SIZE = env.int("DOCUMENTS_PAGE_SIZE", default=50)
 # Export and import converters (documents/convert.py): each run is a child
-# process with this wall-clock limit and memory cap.
+# process with this wall-clock limit and memory cap. Below API Gateway's 29 s
+# integration timeout, so the client gets our 503, not the gateway's 504.
 DOCUMENTS_CONVERT_TIMEOUT_SECONDS = env.int(
-    "DOCUMENTS_CONVERT_TIMEOUT_SECONDS", default=30
+    "DOCUMENTS_CONVERT_TIMEOUT_SECONDS", default=20
 )
 DOCUMENTS_CONVERT_MEMORY_MB = env.int("DOCUMENTS_CONVERT_MEMORY_MB", default=512)
+# PDF and Word exports embed the document's own images up to this many bytes.
+DOCUMENTS_EXPORT_IMAGES_MAX_BYTES = env.int(
+    "DOCUMENTS_EXPORT_IMAGES_MAX_BYTES", default=20_971_520
+)
 # The largest file POST /api/v1/documents/import takes, and for a Word file
 # the most its parts may unpack to (a zip bomb is refused before pandoc).
 DOCUMENTS_IMPORT_MAX_BYTES = env.int("DOCUMENTS_IMPORT_MAX_BYTES", default=10_485_760)

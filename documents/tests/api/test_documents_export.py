@@ -1,11 +1,13 @@
 """GET /api/v1/documents/{id}/export and .../revisions/{n}/export."""
 
+import base64
 import io
 import zipfile
 
 import pytest
 from pypdf import PdfReader
 
+from attachments.adapters.storage import attachment_storage
 from attachments.models import Attachment
 from attachments.tests.factories import AttachmentFactory
 from documents import convert
@@ -30,6 +32,22 @@ HOSTILE = (
     '<p onclick="steal()">Click</p>\n\n'
     "[bad](javascript:alert(1)) and [file](/api/v1/attachments/abc/download/)\n"
 )
+
+
+# A real 1x1 PNG (the renderers decode it).
+DOT_PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+)
+
+
+def stored_image(doc):
+    attachment = AttachmentFactory(document=doc, size_bytes=len(DOT_PNG))
+    attachment_storage().put(
+        key=attachment.storage_key, data=DOT_PNG, content_type="image/png"
+    )
+    doc.body = f"# Pic\n\n![a dot](/api/v1/attachments/{attachment.pk}/download/)\n"
+    doc.save()
+    return attachment
 
 
 def tree(markdown: bytes) -> list:
@@ -286,3 +304,55 @@ def test_export_converter_timeout_is_503(doc, owner, client_for, settings):
     assert response.status_code == 503
     assert response["Retry-After"] == "30"
     assert response.json()["code"] == "conversion_timeout"
+
+
+def test_export_pdf_embeds_the_documents_images(doc, owner, client_for):
+    """An image attachment the body shows is drawn in the PDF."""
+    stored_image(doc)
+
+    response = export(client_for(owner), doc, "pdf")
+
+    page = PdfReader(io.BytesIO(response.content)).pages[0]
+    assert len(page.images) == 1
+
+
+def test_export_docx_embeds_the_documents_images(doc, owner, client_for):
+    """An image attachment the body shows is carried inside the Word file."""
+    stored_image(doc)
+
+    response = export(client_for(owner), doc, "docx")
+
+    archive = zipfile.ZipFile(io.BytesIO(response.content))
+    media = [name for name in archive.namelist() if name.startswith("word/media/")]
+    assert [archive.read(name) for name in media] == [DOT_PNG]
+
+
+def test_export_images_past_the_limit_stay_links(doc, owner, client_for, settings):
+    """Images past DOCUMENTS_EXPORT_IMAGES_MAX_BYTES are linked, not embedded."""
+    attachment = stored_image(doc)
+    settings.DOCUMENTS_EXPORT_IMAGES_MAX_BYTES = len(DOT_PNG) - 1
+
+    response = export(client_for(owner), doc, "docx")
+
+    archive = zipfile.ZipFile(io.BytesIO(response.content))
+    assert not [n for n in archive.namelist() if n.startswith("word/media/")]
+    back = convert.pandoc(
+        response.content, source="docx", target="gfm", extra=("--wrap=none",)
+    ).decode()
+    url = f"http://testserver/api/v1/attachments/{attachment.pk}/download/"
+    assert f"[a dot]({url})" in back
+
+
+def test_export_image_of_another_document_is_not_embedded(doc, owner, client_for):
+    """Only the exported document's own attachments are read from storage."""
+    other = AttachmentFactory(size_bytes=len(DOT_PNG))
+    attachment_storage().put(
+        key=other.storage_key, data=DOT_PNG, content_type="image/png"
+    )
+    doc.body = f"![x](/api/v1/attachments/{other.pk}/download/)\n"
+    doc.save()
+
+    response = export(client_for(owner), doc, "docx")
+
+    archive = zipfile.ZipFile(io.BytesIO(response.content))
+    assert not [n for n in archive.namelist() if n.startswith("word/media/")]
