@@ -139,3 +139,54 @@ class DocumentRevision(BaseModel):
 
     def __str__(self) -> str:
         return f"#{self.number} of {self.document_id}"
+
+
+class ShareLink(BaseModel):
+    """A secret link that opens a document without a grant, while it lives.
+
+    Only the SHA-256 of the secret is stored: the secret itself is shown
+    once, when the link is created. A link is live until it is revoked or
+    its ``expires_at`` passes; ``documents.visibility.link_role_for`` decides
+    what it lets a caller do.
+    """
+
+    class Audience(models.TextChoices):
+        ANYONE = "anyone", "Anyone with the link"
+        SIGNED_IN = "signed_in", "Any signed-in user"
+
+    document = models.ForeignKey(
+        Document, on_delete=models.CASCADE, related_name="share_links"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    secret_hash = models.CharField(
+        max_length=64, unique=True, editable=False, help_text="SHA-256 of the secret."
+    )
+    role = models.CharField(max_length=16, choices=DocumentAccess.GrantRole.choices)
+    audience = models.CharField(max_length=16, choices=Audience.choices)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(role__in=["viewer", "editor"]),
+                name="documents_sharelink_role",
+            ),
+            models.CheckConstraint(
+                condition=Q(audience__in=["anyone", "signed_in"]),
+                name="documents_sharelink_audience",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["document", "created_at"], name="documents_sharelink_doc"
+            ),
+            models.Index(
+                fields=["created_by", "created_at"], name="documents_sharelink_user"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.audience} {self.role} link on {self.document_id}"

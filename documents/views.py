@@ -20,6 +20,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from documents import selectors, services
+from documents.links.selectors import share_link_list
+from documents.links.serializers import share_link_data
 from documents.models import Document, DocumentAccess, Role
 from documents.search import snippet_for
 from documents.serializers import (
@@ -390,12 +392,17 @@ class AccessListCreateApi(APIView):
         document = selectors.document_get_for_user(
             user=request.user, document_id=document_id
         )
+        # Share links (without secrets) are the owner's to see and revoke.
+        links = (
+            share_link_list(document=document) if document.role == Role.OWNER else []
+        )
         return Response(
             {
                 "owner": document_data(document)["owner"],
                 "results": [
                     access_data(a) for a in selectors.access_list(document=document)
                 ],
+                "links": [share_link_data(link) for link in links],
             }
         )
 

@@ -9,6 +9,12 @@ hand-written list statement (:mod:`documents.sql`) and the one-document
 read (:func:`role_for`, used by ``selectors.document_get_for_user``) all
 build on these, and ``documents/tests/test_visibility_contract.py`` runs the
 same scenarios through each and compares.
+
+A share link is a fourth way in, for one document and only through the
+link's own endpoints (``/api/v1/links/{secret}/``, ``/s/{secret}``): it
+never adds the document to a list or opens ``/api/v1/documents/{id}/``.
+:func:`link_role_for` decides what a live link lets a caller do; the
+caller's own role (:func:`role_for`) still counts when it is stronger.
 """
 
 from dataclasses import dataclass
@@ -16,7 +22,7 @@ from typing import Any
 
 from django.db.models import F, QuerySet, Value
 
-from documents.models import Document, Role
+from documents.models import ROLE_RANK, Document, Role
 
 
 @dataclass(frozen=True)
@@ -83,3 +89,39 @@ def role_for(
         ):
             return granted_role if branch.via_grant else Role.OWNER.value
     return None
+
+
+class LinkAccess:
+    """What :func:`link_role_for` can answer besides a role."""
+
+    UNSEEN = "unseen"  # revoked, expired, trashed: as if there were no link
+    SIGN_IN = "sign_in"  # a live link for signed-in users, opened anonymously
+
+
+def link_role_for(
+    *,
+    link_role: str,
+    audience: str,
+    is_live: bool,
+    is_trashed: bool,
+    is_signed_in: bool,
+    own_role: str | None = None,
+) -> str:
+    """Return the caller's role through a share link, or a :class:`LinkAccess`.
+
+    A revoked or expired link, or one to a trashed document, is
+    ``UNSEEN``. An ``anyone`` link opens for everyone, a ``signed_in`` one
+    only with an account (``SIGN_IN`` otherwise). Anonymous callers only
+    ever read, whatever the link's role; signed-in callers get the link's
+    role, or ``own_role`` (from :func:`role_for`) when that is stronger.
+    """
+    if not is_live or is_trashed:
+        return LinkAccess.UNSEEN
+    if not is_signed_in:
+        if audience != "anyone":
+            return LinkAccess.SIGN_IN
+        return Role.VIEWER.value
+    role = Role(link_role)
+    if own_role is not None and ROLE_RANK[Role(own_role)] > ROLE_RANK[role]:
+        return own_role
+    return role.value

@@ -62,6 +62,9 @@ _PATTERNS: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = 
         ),
         rf"\1\2{REDACTED}",
     ),
+    # Share-link secrets are path segments: /api/v1/links/<secret>/ and the
+    # web app's /s/<secret>.
+    (re.compile(r"(/api/v\d+/links/|/s/)[^/\s?#\"']+"), rf"\1{REDACTED}"),
     # Provider and AWS key shapes that may appear without a key name.
     (re.compile(r"\bsk-[A-Za-z0-9_-]{16,}"), REDACTED),
     (re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"), REDACTED),
@@ -80,7 +83,9 @@ _RECORD_ATTRS = frozenset(
 # is after one search instead of six substitutions, which was most of what a
 # request's log lines cost (bench/logformat.py). A test checks each pattern
 # against it.
-_TRIGGER = re.compile(rf"(?i)bearer|basic|eyJ|sk-|AKIA|ASIA|{_SENSITIVE_WORDS}")
+_TRIGGER = re.compile(
+    rf"(?i)bearer|basic|eyJ|sk-|AKIA|ASIA|/links/|/s/|{_SENSITIVE_WORDS}"
+)
 
 
 def redact(text: str) -> str:
@@ -115,13 +120,14 @@ def _access_fields(record: logging.LogRecord) -> dict[str, Any]:
 
     gunicorn passes every request header (``Authorization`` included) in the
     record's args, and uvicorn the path with its query string: only the
-    method, the path without query, the status and timings are kept.
+    method, the path without query (share-link secrets masked), the status
+    and timings are kept.
     """
     args = record.args
     if record.name == "gunicorn.access" and isinstance(args, Mapping):
         fields: dict[str, Any] = {
             "method": args.get("m"),
-            "path": args.get("U"),
+            "path": redact(str(args.get("U") or "")),
             "status": _int_or_none(args.get("s")),
             "duration_ms": round(int(args.get("D") or 0) / 1000, 3),
             "bytes": args.get("B"),
@@ -137,7 +143,7 @@ def _access_fields(record: logging.LogRecord) -> dict[str, Any]:
         return fields
     if record.name == "uvicorn.access" and isinstance(args, tuple) and len(args) == 5:
         client, method, full_path, _http_version, status = args
-        path = str(full_path).split("?", 1)[0]
+        path = redact(str(full_path).split("?", 1)[0])
         return {
             "method": method,
             "path": path,

@@ -226,3 +226,19 @@ class ScopedRateThrottle(DatabaseRateThrottle):
     def get_scope(self, request: Request, view: Any) -> str | None:
         """Return the view's ``throttle_scope``, if any."""
         return getattr(view, "throttle_scope", None)
+
+
+class AnonScopedRateThrottle(ScopedRateThrottle):
+    """Limit anonymous callers of a view's ``throttle_scope`` by client IP.
+
+    For views that anyone may call (share links): signed-in callers are
+    already counted by ``user``, and an editor's autosaves must not spend a
+    budget sized for strangers.
+    """
+
+    def get_ident_for(self, request: Request) -> str | None:
+        """Count only anonymous requests."""
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            return None
+        return f"ip{self.get_ident(request)}"

@@ -14,6 +14,7 @@ from project.docs import RedocApi, SchemaApi, SwaggerApi
 api_v1 = [
     path("", include("accounts.urls")),
     path("", include("documents.urls")),
+    path("", include("documents.links.urls")),
     path("", include("attachments.urls")),
     path("", include("aiproxy.urls")),
 ]

@@ -1,7 +1,10 @@
+import secrets
+
 import factory
 
 from accounts.tests.factories import UserFactory
-from documents.models import Document, DocumentAccess, DocumentRevision
+from documents.links.selectors import secret_hash
+from documents.models import Document, DocumentAccess, DocumentRevision, ShareLink
 
 
 class DocumentFactory(factory.django.DjangoModelFactory):
@@ -38,3 +41,23 @@ class DocumentAccessFactory(factory.django.DjangoModelFactory):
     email = factory.LazyAttribute(lambda o: o.user.email if o.user else "x@example.com")
     role = DocumentAccess.GrantRole.VIEWER
     invited_by = factory.LazyAttribute(lambda o: o.document.owner)
+
+
+class ShareLinkFactory(factory.django.DjangoModelFactory):
+    """A live link; ``link.secret`` is the secret that opens it (not stored)."""
+
+    class Meta:
+        model = ShareLink
+
+    secret = factory.LazyFunction(lambda: secrets.token_urlsafe(32))
+    document = factory.SubFactory(DocumentFactory)
+    created_by = factory.SelfAttribute("document.owner")
+    secret_hash = factory.LazyAttribute(lambda o: secret_hash(o.secret))
+    role = DocumentAccess.GrantRole.VIEWER
+    audience = ShareLink.Audience.ANYONE
+
+    @classmethod
+    def _create(cls, model_class, *args, secret: str, **kwargs):
+        link = super()._create(model_class, *args, **kwargs)
+        link.secret = secret
+        return link

@@ -169,9 +169,12 @@ STORAGES = {
 # conventions". Throttle counters and idempotency keys live in the database, so
 # every worker and task shares them. Scoped rates: API_THROTTLE_SCOPES is
 # "scope=rate,..." and a view opts in with ``throttle_scope = "<scope>"``.
-API_THROTTLE_SCOPES = {"ai": "60/min", "convert": "30/min"} | env.dict(
-    "API_THROTTLE_SCOPES", default={}
-)
+# ``links``: anonymous reads of share links, per client IP.
+API_THROTTLE_SCOPES = {
+    "ai": "60/min",
+    "convert": "30/min",
+    "links": "30/min",
+} | env.dict("API_THROTTLE_SCOPES", default={})
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "accounts.authentication.CognitoAuthentication",

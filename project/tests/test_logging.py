@@ -149,6 +149,10 @@ def test_json_formatter_logged_secrets_are_redacted(capsys):
         ("key AKIA" + "IOSFODNN7EXAMPLE used", "key [REDACTED] used"),
         ("tokens_valid_after updated", "tokens_valid_after updated"),
         ("GET /api/v1/documents/ 200", "GET /api/v1/documents/ 200"),
+        ("GET /api/v1/links/abc-_9/ 200", "GET /api/v1/links/[REDACTED]/ 200"),
+        ("Not Found: /s/abc-_9", "Not Found: /s/[REDACTED]"),
+        ("https://q.example/s/abc?x=1", "https://q.example/s/[REDACTED]?x=1"),
+        ("GET /api/v1/documents/1/links/ 200", "GET /api/v1/documents/1/links/ 200"),
     ],
 )
 def test_redact_known_shapes_masked_and_plain_text_kept(text, expected):
@@ -305,6 +309,9 @@ REDACTION_CORPUS = [
     "temp ASIA" + "IOSFODNN7EXAMPLE used",
     f"prompt={PROMPT}",
     "GET /api/v1/documents/ 200",
+    "PATCH /api/v1/links/abc-_9/ 200",
+    "<WSGIRequest: GET '/s/abc-_9'>",
+    "GET /api/v1/documents/1/links/ 200",
     "Starting gunicorn 27.0.1",
     "tokens_valid_after updated",
     "",

@@ -2,9 +2,8 @@
 // local draft in localStorage, and the conflict view when another writer
 // saved first (412). Nothing typed is dropped: the draft stays until the
 // server holds exactly what the editor shows.
-import { marked } from "../vendor/marked/marked.esm.js";
-import DOMPurify from "../vendor/dompurify/purify.es.js";
 import { request } from "./api.js";
+import { renderMarkdown } from "./markdown.js";
 import { mergeDraft, renderSide } from "./diffview.js";
 import { $, attempt, notify, when, who } from "./ui.js";
 
@@ -19,9 +18,7 @@ function readDraft(id) {
   }
 }
 
-export function renderMarkdown(target, text) {
-  target.innerHTML = DOMPurify.sanitize(marked.parse(text || ""), { USE_PROFILES: { html: true } });
-}
+export { renderMarkdown };
 
 export class Editor {
   constructor() {
