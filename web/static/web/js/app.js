@@ -72,6 +72,12 @@ async function route() {
     await editor.open(doc[1]);
     return;
   }
+  const shared = hash.match(/^\/s\/([A-Za-z0-9_-]+)/);
+  if (shared) {
+    show("editor");
+    await editor.openLink(shared[1]);
+    return;
+  }
   await editor.leave();
   const [path, query = ""] = hash.split("?");
   state.scope = { "/shared": "shared", "/trash": "trash" }[path] || "owned";

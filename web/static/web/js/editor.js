@@ -53,19 +53,32 @@ export class Editor {
     $("#save-state").textContent = text;
   }
 
-  async open(id) {
-    if (this.doc?.id === id) return;
+  open(id) {
+    return this.load(`documents/${id}/`);
+  }
+
+  // A document opened by a share link (/s/{secret}): read and saved through
+  // the link's own endpoint, without the panels that need a grant.
+  openLink(secret) {
+    return this.load(`links/${secret}/`, { viaLink: true });
+  }
+
+  async load(path, { viaLink = false } = {}) {
+    if (this.doc && this.path === path) return;
     await this.leave();
+    this.path = path;
+    this.viaLink = viaLink;
     // Nothing can be typed until the document is here (it would be replaced).
     this.title.readOnly = this.body.readOnly = true;
     this.title.value = this.body.value = "";
     this.status("Loading…");
-    const loaded = await attempt(() => request("GET", `documents/${id}/`));
+    const loaded = await attempt(() => request("GET", path));
     if (!loaded) {
       location.hash = "#/";
       return;
     }
     this.show(loaded.data);
+    const id = this.doc.id;
     const draft = readDraft(id);
     if (!draft || (draft.title === this.doc.title && draft.body === this.doc.body)) {
       localStorage.removeItem(draftKey(id));
@@ -89,6 +102,7 @@ export class Editor {
     this.title.readOnly = this.body.readOnly = !this.editable;
     $("#share-button").hidden = doc.role !== "owner";
     $("#trash-button").hidden = doc.role !== "owner" || Boolean(doc.trashed_at);
+    $(".doc-actions").hidden = Boolean(this.viaLink);
     this.status(this.editable ? `Saved · version ${doc.version}` : doc.trashed_at ? "In the trash (read only)" : "View only");
     $("#conflict").hidden = true;
     this.conflict = null;
@@ -143,7 +157,7 @@ export class Editor {
     const id = this.doc.id;
     this.status("Saving…");
     try {
-      const { data } = await request("PATCH", `documents/${id}/`, { body: sent, ifMatch: version });
+      const { data } = await request("PATCH", this.path, { body: sent, ifMatch: version });
       if (this.doc?.id !== id) return;
       this.doc = data;
       if (this.title.value === data.title && this.body.value === data.body) {
@@ -171,6 +185,8 @@ export class Editor {
     await this.flush();
     clearTimeout(this.timer);
     this.doc = null;
+    this.path = null;
+    this.viaLink = false;
     this.conflict = null;
     $("#conflict").hidden = true;
     document.title = "Quire";

@@ -79,7 +79,7 @@ async function revisions(body, editor) {
 
 // --- Sharing -------------------------------------------------------------------
 
-async function sharing(body, editor) {
+async function sharing(body, editor, { created = null } = {}) {
   const doc = editor.doc;
   const grants = await attempt(() => get(`documents/${doc.id}/access/`));
   if (!grants) return;
@@ -130,7 +130,95 @@ async function sharing(body, editor) {
     const label = grant.status === "pending" ? `${grant.email} (invitation pending)` : grant.email;
     people.append(el("li", { class: grant.status }, el("span", { text: label }), change, revoke));
   }
-  body.replaceChildren(form, el("h3", { text: "People with access" }), people);
+  body.replaceChildren(form, el("h3", { text: "People with access" }), people, ...shareLinks(body, editor, grants.links || [], created));
+}
+
+// Share links: made here, copied once (the secret is shown only at creation), revoked.
+const EXPIRIES = [
+  ["", "Never expires"],
+  ["1", "Expires in 1 day"],
+  ["7", "Expires in 7 days"],
+  ["30", "Expires in 30 days"],
+];
+
+function describeLink(link) {
+  const audienceText = link.audience === "anyone" ? "Anyone with the link" : "Signed-in users with the link";
+  const can = link.role === "editor" ? "can edit" : "can view";
+  return `${audienceText} ${can}${link.expires_at ? ` · until ${when(link.expires_at)}` : ""}`;
+}
+
+function shareLinks(body, editor, links, created) {
+  const doc = editor.doc;
+  const audience = el(
+    "select",
+    { id: "link-audience", "aria-label": "Who can open the link" },
+    el("option", { value: "anyone", text: "Anyone with the link" }),
+    el("option", { value: "signed_in", text: "Signed-in users with the link" }),
+  );
+  const role = el(
+    "select",
+    { id: "link-role", "aria-label": "What the link allows" },
+    el("option", { value: "viewer", text: "Can view" }),
+    el("option", { value: "editor", text: "Can edit (signed-in users)" }),
+  );
+  const expiry = el(
+    "select",
+    { id: "link-expiry", "aria-label": "When the link expires" },
+    ...EXPIRIES.map(([value, text]) => el("option", { value, text })),
+  );
+  const form = el("form", { class: "share-form" }, audience, role, expiry, el("button", { type: "submit", text: "Create link" }));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    attempt(async () => {
+      const days = Number(expiry.value);
+      const expires_at = days ? new Date(Date.now() + days * 86400_000).toISOString() : null;
+      const { data } = await request("POST", `documents/${doc.id}/links/`, {
+        body: { audience: audience.value, role: role.value, expires_at },
+      });
+      await sharing(body, editor, { created: data });
+    });
+  });
+  const parts = [el("h3", { text: "Links" }), form];
+  if (created) {
+    const field = el("input", { id: "new-link-url", readonly: true, value: created.url });
+    const copy = el("button", {
+      type: "button",
+      text: "Copy link",
+      onclick: () =>
+        attempt(async () => {
+          field.select();
+          await navigator.clipboard.writeText(created.url);
+          notify("The link is copied.", { kind: "info" });
+        }),
+    });
+    parts.push(
+      el(
+        "div",
+        { class: "new-link", role: "status" },
+        el("label", { for: "new-link-url", text: "Copy this link now: it is shown only once." }),
+        field,
+        copy,
+      ),
+    );
+  }
+  const list = el("ul", { class: "links", id: "share-links" });
+  for (const link of links) {
+    const revoke = el("button", {
+      type: "button",
+      text: "Revoke",
+      "aria-label": `Revoke the link: ${describeLink(link)}`,
+      onclick: () =>
+        attempt(async () => {
+          await request("DELETE", `documents/${doc.id}/links/${link.id}/`);
+          notify("The link no longer works.", { kind: "info" });
+          await sharing(body, editor);
+        }),
+    });
+    list.append(el("li", { class: "share-link" }, el("span", { text: describeLink(link) }), revoke));
+  }
+  if (!links.length) list.append(el("li", { class: "muted", text: "No links yet." }));
+  parts.push(list);
+  return parts;
 }
 
 // --- Files ---------------------------------------------------------------------
