@@ -54,6 +54,10 @@ class ShareLinkOutputSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
+class ShareLinkListOutputSerializer(serializers.Serializer):
+    results = ShareLinkOutputSerializer(many=True)
+
+
 class ShareLinkCreatedOutputSerializer(ShareLinkOutputSerializer):
     secret = serializers.CharField(
         help_text="The link's secret. Shown once, in this response only."

@@ -20,7 +20,7 @@ from documents.links import selectors, services
 from documents.links.serializers import (
     LinkedDocumentOutputSerializer,
     ShareLinkCreatedOutputSerializer,
-    ShareLinkOutputSerializer,
+    ShareLinkListOutputSerializer,
     linked_document_data,
     share_link_data,
 )
@@ -71,7 +71,7 @@ class ShareLinkListCreateApi(APIView):
         description="The live links (not revoked, not expired) of a document, "
         "oldest first, without their secrets. Owner only.",
         responses={
-            200: ShareLinkOutputSerializer(many=True),
+            200: ShareLinkListOutputSerializer,
             **error_responses(403, 404),
         },
     )
@@ -194,7 +194,7 @@ class ShareLinkOpenApi(BodyLimitMixin, APIView):
         request=PatchInputSerializer,
         responses={
             200: LinkedDocumentOutputSerializer,
-            **error_responses(403, 404, 409, 412, 413, 428),
+            **error_responses(401, 403, 404, 409, 412, 413, 428),
         },
     )
     def patch(self, request: Request, secret: str) -> Response:
