@@ -141,6 +141,7 @@ class UsageRecord(BaseModel):
         CANCELLED = "cancelled", "Cancelled by the client"
         ERROR = "error", "Upstream error"
         TIMEOUT = "timeout", "Upstream timeout"
+        REFUSED = "refused", "Refused before the provider"
 
     class Action(models.TextChoices):
         NONE = "", "Chat"

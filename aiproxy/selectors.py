@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.utils.translation import gettext_lazy as _
 
 from aiproxy.models import AIModel, QuotaCounter, UsageRecord, UserQuota
@@ -143,6 +143,7 @@ def usage_summary_for(*, user: "User", now: dt.datetime) -> dict[str, Any]:
     reserved = counter.reserved_tokens if counter else 0
     rows = (
         UsageRecord.objects.filter(user=user, period_start=start)
+        .exclude(status=UsageRecord.Status.REFUSED)
         .values("model_name")
         .annotate(
             requests=Count("id"),
@@ -186,7 +187,14 @@ class UsageTotals:
     total: dict[str, Any]
 
 
-TOTAL_FIELDS = ("requests", "prompt_tokens", "completion_tokens", "tokens", "cost")
+TOTAL_FIELDS = (
+    "requests",
+    "refused",
+    "prompt_tokens",
+    "completion_tokens",
+    "tokens",
+    "cost",
+)
 
 
 def usage_totals(queryset: QuerySet[UsageRecord]) -> UsageTotals:
@@ -194,12 +202,16 @@ def usage_totals(queryset: QuerySet[UsageRecord]) -> UsageTotals:
 
     One grouped query; the grand total is the sum of the per-model rows, so
     the two always agree. Costs are exact (the ledger's 10 decimals).
+    ``requests`` counts the requests that reached the provider (or were
+    meant to: pending ones); ``refused``, those refused before it.
     """
+    refused = Q(status=UsageRecord.Status.REFUSED)
     rows = (
         queryset.order_by()
         .values("model_name")
         .annotate(
-            requests=Count("id"),
+            requests=Count("id", filter=~refused),
+            refused=Count("id", filter=refused),
             prompt_tokens=Sum("prompt_tokens"),
             completion_tokens=Sum("completion_tokens"),
             cost=Sum("cost"),
@@ -214,6 +226,7 @@ def usage_totals(queryset: QuerySet[UsageRecord]) -> UsageTotals:
             {
                 "model": row["model_name"],
                 "requests": row["requests"],
+                "refused": row["refused"],
                 "prompt_tokens": prompt,
                 "completion_tokens": completion,
                 "tokens": prompt + completion,

@@ -43,6 +43,7 @@ from aiproxy.services import (
     completion_stream,
     run_db,
 )
+from aiproxy.services.refusals import Asked, asked_model_name, refusals_recorded
 from aiproxy.wire import ChatParams, chat_params_parse
 from documents.selectors import document_get_for_user
 from project.exceptions import ApplicationError, NotFound, api_exception_handler
@@ -211,8 +212,15 @@ class ChatCompletionApi(AsyncApiView):
     """``POST /api/v1/ai/chat/completions`` in OpenAI's wire format."""
 
     def admit(self, request: HttpRequest, **kwargs: Any) -> Any:
-        """Parse the request, then resolve the model and reserve its quota."""
-        params = chat_params_parse(_json_body(request))
+        """Parse the request, then resolve the model and reserve its quota.
+
+        Each refusal leaves a ``refused`` ledger row (``completion_prepare``
+        records its own).
+        """
+        with refusals_recorded(user=request.user) as asked:
+            body = _json_body(request)
+            asked.model_name = asked_model_name(body)
+            params = chat_params_parse(body)
         return params, completion_prepare(user=request.user, params=params)
 
     async def abandon(self, admitted: Any) -> None:
@@ -343,21 +351,28 @@ class DocumentActionApi(AsyncApiView):
     def admit(
         self, request: HttpRequest, *, document_id: str, action: str
     ) -> tuple[Any, ChatParams, Any]:
-        """Check the options and the document, then reserve the model's quota."""
-        if action not in TASKS:
-            raise NotFound(str(_("Unknown AI action.")), code="action_not_found")
-        incoming = self.InputSerializer(
-            data=_json_body(request), context={"action": action}
-        )
-        incoming.is_valid(raise_exception=True)
-        data = incoming.validated_data
-        document = document_get_for_user(user=request.user, document_id=document_id)
-        if len(document.body) > settings.AI_DOCUMENT_MAX_CHARS:
-            raise ApplicationError(
-                str(_("The document is too long for an AI action.")),
-                code="document_too_large",
-                status=413,
-            )
+        """Check the options and the document, then reserve the model's quota.
+
+        Each refusal leaves a ``refused`` ledger row (``completion_prepare``
+        records its own).
+        """
+        known = Asked(action=action if action in TASKS else "")
+        with refusals_recorded(user=request.user, asked=known):
+            if action not in TASKS:
+                raise NotFound(str(_("Unknown AI action.")), code="action_not_found")
+            body = _json_body(request)
+            known.model_name = asked_model_name(body) or settings.AI_DEFAULT_MODEL
+            incoming = self.InputSerializer(data=body, context={"action": action})
+            incoming.is_valid(raise_exception=True)
+            data = incoming.validated_data
+            document = document_get_for_user(user=request.user, document_id=document_id)
+            known.document = document
+            if len(document.body) > settings.AI_DOCUMENT_MAX_CHARS:
+                raise ApplicationError(
+                    str(_("The document is too long for an AI action.")),
+                    code="document_too_large",
+                    status=413,
+                )
         messages = action_messages(
             action=action,
             title=document.title,

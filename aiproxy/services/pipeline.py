@@ -29,6 +29,7 @@ from aiproxy.models import UsageRecord
 from aiproxy.selectors import ai_model_get_enabled
 from aiproxy.services.calls import PreparedCall, charged_usage, elapsed_ms
 from aiproxy.services.quota import quota_reserve
+from aiproxy.services.refusals import Asked, refusals_recorded
 from aiproxy.services.settlement import settle, settle_shielded
 from aiproxy.wire import ChatParams, ChunkWriter, completion_id, completion_json
 from project.exceptions import ApplicationError
@@ -62,9 +63,40 @@ def completion_prepare(
     document: "Document | None" = None,
     action: str = "",
 ) -> PreparedCall:
-    """Resolve the model, size the request and reserve its worst case."""
+    """Resolve the model, size the request and reserve its worst case.
+
+    A refusal (unknown model, too long, over quota...) leaves a ``refused``
+    ledger row with its code.
+    """
     started = time.perf_counter()
+    asked = Asked(
+        model_name=params.model,
+        is_stream=params.stream,
+        document=document,
+        action=action,
+    )
+    with refusals_recorded(user=user, asked=asked):
+        return _prepare(
+            user=user,
+            params=params,
+            document=document,
+            action=action,
+            asked=asked,
+            started=started,
+        )
+
+
+def _prepare(
+    *,
+    user: "User",
+    params: ChatParams,
+    document: "Document | None",
+    action: str,
+    asked: Asked,
+    started: float,
+) -> PreparedCall:
     model = ai_model_get_enabled(name=params.model)
+    asked.model = model
     try:
         config = providers.provider_config(model.provider)
     except ProviderNotConfigured:

@@ -45,6 +45,7 @@ def test_ledger_totals_per_model_and_overall_of_filtered_rows(staff_client):
     ]
     assert totals.total == {
         "requests": 3,
+        "refused": 0,
         "prompt_tokens": 207,
         "completion_tokens": 150,
         "tokens": 357,
@@ -103,3 +104,23 @@ def test_ledger_status_cell_carries_the_error_code(staff_client):
     """A failed row's status cell names its error code."""
     UsageRecordFactory(status="timeout", error_code="upstream_timeout")
     assert "timeout · upstream_timeout" in staff_client.get(LEDGER).content.decode()
+
+
+def test_ledger_totals_count_refused_rows_apart(staff_client):
+    """A refused row counts under "refused", not under requests, with no cost."""
+    UsageRecordFactory(cost=Decimal("0.5"))
+    UsageRecordFactory(
+        status="refused",
+        error_code="rate_limited",
+        prompt_tokens=0,
+        completion_tokens=0,
+        cost=0,
+    )
+    response = staff_client.get(LEDGER)
+    total = response.context_data["ledger_totals"].total
+    assert (total["requests"], total["refused"], total["cost"]) == (
+        1,
+        1,
+        Decimal("0.5"),
+    )
+    assert '<th data-total="refused">1</th>' in response.content.decode()

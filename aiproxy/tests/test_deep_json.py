@@ -33,4 +33,4 @@ def test_ai_json_nested_10000_deep_400_parse_error(route, user, bearer_for):
         "detail": "JSON parse error - nested too deeply.",
         "code": "parse_error",
     }
-    assert UsageRecord.objects.count() == 0
+    assert UsageRecord.objects.get().error_code == "parse_error"

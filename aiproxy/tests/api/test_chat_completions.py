@@ -8,6 +8,7 @@ from asgiref.sync import async_to_sync
 
 from aiproxy.models import QuotaCounter, UsageRecord
 from aiproxy.tests.factories import AIModelFactory, UserQuotaFactory
+from aiproxy.tests.refusals import assert_one_refusal
 
 pytestmark = pytest.mark.django_db
 
@@ -154,14 +155,15 @@ def test_chat_completion_prompt_quoting_special_token_ok(auth_client):
 
 
 def test_chat_completion_unknown_model_404(auth_client):
-    """An unknown model is 404 model_not_found, and nothing is reserved."""
+    """An unknown model is 404 model_not_found; the ledger records the refusal."""
     response = _post(auth_client, {"model": "nope", "messages": MESSAGES})
     assert response.status_code == 404
     assert response.json() == {
         "detail": "The model does not exist or is not enabled.",
         "code": "model_not_found",
     }
-    assert not UsageRecord.objects.exists()
+    record = assert_one_refusal("model_not_found", model_name="nope")
+    assert record.model is None
 
 
 def test_chat_completion_disabled_model_404(auth_client):
@@ -181,7 +183,9 @@ def test_chat_completion_provider_not_configured_503(auth_client):
         "detail": "The AI provider is not configured.",
         "code": "ai_not_configured",
     }
-    assert not UsageRecord.objects.exists()
+    assert assert_one_refusal("ai_not_configured", model_name="orphan").provider == (
+        "missing"
+    )
 
 
 def test_chat_completion_provider_without_key_503(auth_client, monkeypatch):
@@ -191,7 +195,7 @@ def test_chat_completion_provider_without_key_503(auth_client, monkeypatch):
     response = _post(auth_client, {"model": "gpt-test", "messages": MESSAGES})
     assert response.status_code == 503
     assert response.json()["code"] == "ai_not_configured"
-    assert not UsageRecord.objects.exists()
+    assert_one_refusal("ai_not_configured", model_name="gpt-test")
 
 
 def test_chat_completion_upstream_500_502_and_nothing_charged(
@@ -260,7 +264,7 @@ def test_chat_completion_over_quota_429_retry_after(auth_client, user):
     assert body["code"] == "quota_exceeded"
     assert body["tokens_remaining"] == 100
     assert int(response["Retry-After"]) > 0
-    assert not UsageRecord.objects.exists()
+    assert assert_one_refusal("quota_exceeded", model_name="mock-model").model
 
 
 def test_chat_completion_unauthenticated_401(api_client):
@@ -338,13 +342,13 @@ def test_chat_completion_too_many_messages_400(auth_client, settings):
     ],
 )
 def test_chat_completion_malformed_400_names_field(auth_client, body, field):
-    """A malformed request is 400 naming the field, and nothing is recorded."""
+    """A malformed request is 400 naming the field; only the refusal is recorded."""
     response = _post(auth_client, body)
     assert response.status_code == 400
     data = response.json()
     assert (data["detail"], data["code"]) == ("Invalid input.", "invalid")
     assert list(data["fields"]) == [field]
-    assert not UsageRecord.objects.exists()
+    assert_one_refusal("invalid", model_name=body.get("model", ""))
 
 
 def test_chat_completion_invalid_json_400(auth_client):

@@ -8,6 +8,7 @@ import pytest
 from accounts.tests.factories import UserFactory
 from aiproxy.models import AIModel, UsageRecord
 from aiproxy.tests.factories import AIModelFactory
+from aiproxy.tests.refusals import assert_one_refusal
 from documents.models import Document, DocumentAccess
 
 pytestmark = pytest.mark.django_db
@@ -131,7 +132,7 @@ def test_document_action_viewer_may_use(client_for, document):
 
 @pytest.mark.parametrize("document_id", ["other", "random", "not-a-uuid"])
 def test_document_action_invisible_document_404(auth_client, document_id):
-    """Someone else's document, a missing one or a bad id is 404."""
+    """Someone else's document, a missing one or a bad id is 404; no link to it."""
     if document_id == "other":
         document_id = Document.objects.create(owner=UserFactory(), title="x").pk
     elif document_id == "random":
@@ -139,7 +140,8 @@ def test_document_action_invisible_document_404(auth_client, document_id):
     response = _post(auth_client, _url(document_id, "summarize"))
     assert response.status_code == 404
     assert response.json() == {"detail": "Document not found.", "code": "not_found"}
-    assert not UsageRecord.objects.exists()
+    record = assert_one_refusal("not_found", model_name="quire-mock")
+    assert (record.document_id, record.action) == (None, "summarize")
 
 
 def test_document_action_unknown_action_404(auth_client, document):
