@@ -292,3 +292,14 @@ def test_account_delete_removes_links():
     user_delete(user=owner)
 
     assert list(ShareLink.objects.all()) == [other]
+
+
+def test_admin_account_delete_page_counts_links(staff_client):
+    """The user admin's delete confirmation counts the links that go with the account."""
+    owner = UserFactory()
+    ShareLinkFactory.create_batch(2, document=DocumentFactory(owner=owner))
+
+    response = staff_client.get(f"/admin/accounts/user/{owner.pk}/delete/")
+
+    assert response.status_code == 200
+    assert "2 share links" in response.content.decode()
