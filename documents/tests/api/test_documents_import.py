@@ -392,3 +392,24 @@ def test_import_failing_in_transaction_discards_stored_images(
     assert response.status_code == 413
     assert nothing_created()
     assert not StorageDeletion.objects.exists()
+
+
+def test_import_retry_with_idempotency_key_creates_one_document(auth_client):
+    """A retried import with the same Idempotency-Key replays the first answer."""
+    first = auth_client.post(
+        URL,
+        {"file": SimpleUploadedFile("a.md", b"# A\n", content_type="text/markdown")},
+        format="multipart",
+        HTTP_IDEMPOTENCY_KEY="import-1",
+    )
+    again = auth_client.post(
+        URL,
+        {"file": SimpleUploadedFile("a.md", b"# A\n", content_type="text/markdown")},
+        format="multipart",
+        HTTP_IDEMPOTENCY_KEY="import-1",
+    )
+
+    assert first.status_code == again.status_code == 201
+    assert again["Idempotent-Replayed"] == "true"
+    assert again.json()["id"] == first.json()["id"]
+    assert Document.objects.count() == 1
