@@ -154,11 +154,14 @@ def document_export(
     body: str,
     export_format: str,
     base_url: str,
+    with_attachments: bool = True,
 ) -> ExportFile:
     """Return ``title`` and ``body`` exported as ``export_format``.
 
     ``base_url`` (the API's origin) makes root-relative links absolute, so
-    links to attachments keep working outside the web app.
+    links to attachments keep working outside the web app. Without
+    ``with_attachments`` (a share link's export) the attachments are neither
+    listed nor embedded: a link opens the document, not its files.
     """
     content_type, extension = FORMATS[export_format]
     filename = export_filename(title, extension)
@@ -167,7 +170,8 @@ def document_export(
     rewrite = _absolute(base_url)
     try:
         if export_format == "docx":
-            tree = _docx_tree(body, rewrite, _embedded_images(document_id))
+            embedded = _embedded_images(document_id) if with_attachments else {}
+            tree = _docx_tree(body, rewrite, embedded)
             content = convert.json_to(tree, target="docx")
             return ExportFile(content, content_type, filename)
         fragment = convert.sanitize_html(
@@ -179,6 +183,7 @@ def document_export(
                 url=rewrite(reverse("attachments:attachment-download", args=[row.pk])),
             )
             for row in attachment_list_ready(document_id=document_id)
+            if with_attachments
         ]
         page = render_to_string(
             "documents/export.html",
@@ -186,7 +191,8 @@ def document_export(
         )
         if export_format == "html":
             return ExportFile(page.encode("utf-8"), content_type, filename)
-        for path, uri in _embedded_images(document_id).items():
+        embedded = _embedded_images(document_id) if with_attachments else {}
+        for path, uri in embedded.items():
             # nh3 wrote every attribute double-quoted; the URL has no quote.
             page = page.replace(f'src="{rewrite(path)}"', f'src="{uri}"')
         return ExportFile(convert.html_to_pdf(page), content_type, filename)

@@ -14,11 +14,13 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.parsers import MultiPartParser
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from documents import exports, imports, selectors
+from documents.links.selectors import share_link_open
 from documents.serializers import (
     DocumentOutputSerializer,
     StrictCharField,
@@ -93,7 +95,15 @@ class ExportApiMixin:
     content_negotiation_class = JSONErrorsNegotiation
     throttle_scope = "convert"
 
-    def export(self, request: Request, document_id: str, title: str, body: str):
+    def export(
+        self,
+        request: Request,
+        document_id: str,
+        title: str,
+        body: str,
+        *,
+        with_attachments: bool = True,
+    ) -> HttpResponse:
         filters = ExportFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         exported = exports.document_export(
@@ -102,6 +112,7 @@ class ExportApiMixin:
             body=body,
             export_format=filters.validated_data["format"],
             base_url=request.build_absolute_uri("/"),
+            with_attachments=with_attachments,
         )
         return export_response(exported)
 
@@ -137,6 +148,38 @@ class RevisionExportApi(ExportApiMixin, APIView):
         )
         revision = selectors.revision_get(document=document, number=number)
         return self.export(request, document.pk, revision.title, revision.body)
+
+
+class ShareLinkExportApi(ExportApiMixin, APIView):
+    """A document exported through its share link, by anyone the link admits."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="v1_links_export",
+        summary="Export a document through its share link",
+        description=(
+            "As the document's own export, for anyone the link admits (no "
+            "account for an `anyone` link; 401 without one for a `signed_in` "
+            "link). A revoked, expired or unknown secret answers 404. The "
+            "document's attachments are neither listed nor embedded: a link "
+            "opens the document, not its files. Counted per client IP when "
+            "anonymous (scope `convert`)."
+        ),
+        parameters=[ExportFilterSerializer],
+        auth=[{}, {"bearerAuth": []}],
+        responses={**EXPORT_RESPONSES, **error_responses(401)},
+        tags=["sharing"],
+    )
+    def get(self, request: Request, secret: str) -> HttpResponse:
+        document = share_link_open(secret=secret, user=request.user)
+        return self.export(
+            request,
+            document.pk,
+            document.title,
+            document.body,
+            with_attachments=False,
+        )
 
 
 class BoundedMemoryUploadHandler(FileUploadHandler):

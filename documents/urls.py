@@ -7,6 +7,11 @@ app_name = "documents"
 urlpatterns = [
     path("documents/", views.DocumentListCreateApi.as_view(), name="document-list"),
     path(
+        "links/<str:secret>/export",
+        transfer_views.ShareLinkExportApi.as_view(),
+        name="link-export",
+    ),
+    path(
         "documents/import",
         transfer_views.DocumentImportApi.as_view(),
         name="document-import",

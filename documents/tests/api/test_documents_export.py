@@ -356,3 +356,60 @@ def test_export_image_of_another_document_is_not_embedded(doc, owner, client_for
 
     archive = zipfile.ZipFile(io.BytesIO(response.content))
     assert not [n for n in archive.namelist() if n.startswith("word/media/")]
+
+
+def test_export_through_anyone_link_needs_no_account(plan, api_client):
+    """An `anyone` link's holder exports the document without signing in."""
+    from documents.tests.factories import ShareLinkFactory
+
+    link = ShareLinkFactory(document=plan)
+
+    response = api_client.get(f"/api/v1/links/{link.secret}/export", {"format": "md"})
+
+    assert response.status_code == 200
+    assert response.content == BODY.encode()
+    assert response["Content-Disposition"] == 'attachment; filename="Launch plan.md"'
+
+
+def test_export_through_link_lists_and_embeds_no_attachments(plan, api_client):
+    """A link opens the document, not its files: none are listed or embedded."""
+    from documents.tests.factories import ShareLinkFactory
+
+    stored_image(plan)
+    AttachmentFactory(document=plan, filename="secret-plan.png")
+    link = ShareLinkFactory(document=plan)
+
+    html = api_client.get(f"/api/v1/links/{link.secret}/export", {"format": "html"})
+    docx = api_client.get(f"/api/v1/links/{link.secret}/export", {"format": "docx"})
+
+    assert html.status_code == docx.status_code == 200
+    assert "secret-plan.png" not in html.content.decode()
+    assert "Attachments" not in html.content.decode()
+    archive = zipfile.ZipFile(io.BytesIO(docx.content))
+    assert not [n for n in archive.namelist() if n.startswith("word/media/")]
+
+
+def test_export_through_signed_in_link_anonymous_is_401(plan, api_client):
+    """A `signed_in` link exports nothing to an anonymous caller."""
+    from documents.models import ShareLink
+    from documents.tests.factories import ShareLinkFactory
+
+    link = ShareLinkFactory(document=plan, audience=ShareLink.Audience.SIGNED_IN)
+
+    response = api_client.get(f"/api/v1/links/{link.secret}/export", {"format": "md"})
+
+    assert response.status_code == 401
+
+
+def test_export_through_revoked_link_is_404(plan, api_client):
+    """A revoked link's export answers 404, like a link that never existed."""
+    from django.utils import timezone
+
+    from documents.tests.factories import ShareLinkFactory
+
+    link = ShareLinkFactory(document=plan, revoked_at=timezone.now())
+
+    response = api_client.get(f"/api/v1/links/{link.secret}/export", {"format": "md"})
+
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
