@@ -115,6 +115,8 @@ class DocumentRevisionInline(admin.TabularInline):
         "author",
         "size_bytes",
         "restored_from",
+        "merge_base_version",
+        "merge_current_version",
         "created_at",
         "updated_at",
     ]

@@ -110,7 +110,9 @@ class DocumentRevision(BaseModel):
     """A saved state of a document's title and body; numbered from 1, never rewritten.
 
     ``updated_at`` moves when the same author's autosaves fold into the
-    revision; ``restored_from`` is set on revisions made by a restore.
+    revision; ``restored_from`` is set on revisions made by a restore, the
+    two ``merge_*`` versions on revisions made by a three-way merge of a
+    stale save (documents/merge.py).
     """
 
     document = models.ForeignKey(
@@ -128,6 +130,16 @@ class DocumentRevision(BaseModel):
     body = models.TextField(blank=True, default="")
     size_bytes = models.PositiveIntegerField(default=0)
     restored_from = models.PositiveIntegerField(null=True, blank=True)
+    merge_base_version = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="The document version the merged save started from.",
+    )
+    merge_current_version = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="The document version the merged save was merged with.",
+    )
 
     class Meta:
         constraints = [
@@ -190,3 +202,31 @@ class ShareLink(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.audience} {self.role} link on {self.document_id}"
+
+
+class DocumentVersion(BaseModel):
+    """The title and body a document had at one ``version``: a merge base.
+
+    Revisions fold a writer's autosaves together, so most versions a client
+    may hold have no revision of their own. Every write records its version
+    here, and the latest ``DOCUMENTS_MERGE_BASE_VERSIONS`` of each document
+    are kept, so that a save sent with an older ``If-Match`` can be merged
+    three-way with what was saved since (documents/merge.py).
+    """
+
+    document = models.ForeignKey(
+        Document, on_delete=models.CASCADE, related_name="versions"
+    )
+    version = models.PositiveIntegerField()
+    title = models.CharField(max_length=200, blank=True)
+    body = models.TextField(blank=True, default="")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["document", "version"], name="documents_version_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"v{self.version} of {self.document_id}"

@@ -17,7 +17,13 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from documents.hooks import run_purge_hooks
-from documents.models import Document, DocumentAccess, DocumentRevision, Role
+from documents.models import (
+    Document,
+    DocumentAccess,
+    DocumentRevision,
+    DocumentVersion,
+    Role,
+)
 from project.exceptions import ApplicationError, NotFound
 
 if TYPE_CHECKING:
@@ -42,7 +48,7 @@ def _body_limit() -> int:
     return settings.DOCUMENTS_MAX_BODY_BYTES
 
 
-def _check_body_size(body: str) -> int:
+def check_body_size(body: str) -> int:
     size = len(body.encode("utf-8"))
     if size > _body_limit():
         raise ApplicationError(
@@ -57,15 +63,19 @@ def _record_revision(
     author: "User",
     now,
     restored_from: int | None = None,
+    merged_from: tuple[int, int] | None = None,
 ) -> DocumentRevision:
     """Record the document's current title and body as a revision.
 
     Saves by the same author within ``DOCUMENTS_AUTOSAVE_WINDOW_SECONDS`` of
     the start of that author's latest revision fold into it; another author,
-    a restore, or the end of the window starts a new one. A save that changes
-    nothing leaves no revision. Runs while the document row is locked by the
+    a restore, a merge, or the end of the window starts a new one, and a
+    revision made by a restore or a merge is never folded into. A save that
+    changes nothing leaves no revision (a merge whose result is the current
+    text included). Runs while the document row is locked by the
     compare-and-swap update, so revision numbers cannot collide.
     """
+    _record_version(document)
     latest = (
         DocumentRevision.objects.filter(document=document).order_by("-number").first()
     )
@@ -75,8 +85,10 @@ def _record_revision(
             return latest
         window = timedelta(seconds=settings.DOCUMENTS_AUTOSAVE_WINDOW_SECONDS)
         if (
-            latest.author_id == author.pk
+            merged_from is None
+            and latest.author_id == author.pk
             and latest.restored_from is None
+            and latest.merge_base_version is None
             and now - latest.created_at < window
         ):
             latest.title = document.title
@@ -92,7 +104,27 @@ def _record_revision(
         body=document.body,
         size_bytes=size,
         restored_from=restored_from,
+        merge_base_version=merged_from[0] if merged_from else None,
+        merge_current_version=merged_from[1] if merged_from else None,
     )
+
+
+def _record_version(document: Document) -> None:
+    """Keep the document's current version as a merge base; drop the oldest.
+
+    Runs in the transaction of the write that made the version, so a
+    version is kept exactly when it was saved.
+    """
+    DocumentVersion.objects.create(
+        document=document,
+        version=document.version,
+        title=document.title,
+        body=document.body,
+    )
+    keep = settings.DOCUMENTS_MERGE_BASE_VERSIONS
+    DocumentVersion.objects.filter(
+        document=document, version__lte=document.version - keep
+    ).delete()
 
 
 def _fresh(document_id: UUID, role: str) -> Document:
@@ -105,7 +137,7 @@ def _fresh(document_id: UUID, role: str) -> Document:
 
 def document_create(*, owner: "User", title: str = "", body: str = "") -> Document:
     """Create a document owned by ``owner`` with its first revision."""
-    _check_body_size(body)
+    check_body_size(body)
     with transaction.atomic():
         document = Document(owner=owner, title=title, body=body, last_editor=owner)
         document.full_clean(exclude=["owner", "last_editor"])
@@ -115,13 +147,14 @@ def document_create(*, owner: "User", title: str = "", body: str = "") -> Docume
     return document
 
 
-def _compare_and_swap(
+def document_compare_and_swap(
     *,
     document: Document,
     user: "User",
     expected_version: int,
     changes: dict,
     restored_from: int | None = None,
+    merged_from: tuple[int, int] | None = None,
 ) -> Document:
     """Apply ``changes`` only if the row is still at ``expected_version``.
 
@@ -142,7 +175,11 @@ def _compare_and_swap(
         if updated:
             fresh = _fresh(document.pk, document.role)
             _record_revision(
-                document=fresh, author=user, now=now, restored_from=restored_from
+                document=fresh,
+                author=user,
+                now=now,
+                restored_from=restored_from,
+                merged_from=merged_from,
             )
             return fresh
     try:
@@ -173,10 +210,10 @@ def document_update(
     if title is not None:
         changes["title"] = title
     if body is not None:
-        _check_body_size(body)
+        check_body_size(body)
         changes["body"] = body
     version = document.version if expected_version is None else expected_version
-    return _compare_and_swap(
+    return document_compare_and_swap(
         document=document, user=user, expected_version=version, changes=changes
     )
 
@@ -190,7 +227,7 @@ def revision_restore(
 ) -> Document:
     """Make ``revision``'s content current again, always as a new revision."""
     version = document.version if expected_version is None else expected_version
-    return _compare_and_swap(
+    return document_compare_and_swap(
         document=document,
         user=user,
         expected_version=version,
@@ -407,6 +444,12 @@ def account_export(user: "User") -> dict:
                         "body": revision.body,
                         "created_at": revision.created_at.isoformat(),
                         "restored_from": revision.restored_from,
+                        "merged_from": {
+                            "base_version": revision.merge_base_version,
+                            "current_version": revision.merge_current_version,
+                        }
+                        if revision.merge_base_version is not None
+                        else None,
                     }
                     for revision in document.revisions.all()
                 ],

@@ -4,11 +4,17 @@ import factory
 
 from accounts.tests.factories import UserFactory
 from documents.links.selectors import secret_hash
-from documents.models import Document, DocumentAccess, DocumentRevision, ShareLink
+from documents.models import (
+    Document,
+    DocumentAccess,
+    DocumentRevision,
+    DocumentVersion,
+    ShareLink,
+)
 
 
 class DocumentFactory(factory.django.DjangoModelFactory):
-    """A document with its first revision, as ``document_create`` makes it."""
+    """A document with its first revision and merge base, as ``document_create``."""
 
     class Meta:
         model = Document
@@ -29,6 +35,9 @@ class DocumentFactory(factory.django.DjangoModelFactory):
                 title=obj.title,
                 body=obj.body,
                 size_bytes=len(obj.body.encode()),
+            )
+            DocumentVersion.objects.create(
+                document=obj, version=obj.version, title=obj.title, body=obj.body
             )
 
 

@@ -278,6 +278,9 @@ DOCUMENTS_IMPORT_MAX_BYTES = env.int("DOCUMENTS_IMPORT_MAX_BYTES", default=10_48
 DOCUMENTS_IMPORT_MAX_UNPACKED_BYTES = env.int(
     "DOCUMENTS_IMPORT_MAX_UNPACKED_BYTES", default=52_428_800
 )
+# How many of each document's latest versions are kept as merge bases: a save
+# with an older If-Match (and Prefer: merge) is answered 412 as without it.
+DOCUMENTS_MERGE_BASE_VERSIONS = env.int("DOCUMENTS_MERGE_BASE_VERSIONS", default=500)
 
 # --- Attachments ---------------------------------------------------------------
 # S3 (django-storages) when a bucket is named, else files under MEDIA_ROOT.
@@ -495,6 +498,7 @@ CORS_ALLOW_HEADERS = (
     "content-type",
     "if-match",
     "idempotency-key",
+    "prefer",
     "x-request-id",
 )
 CORS_EXPOSE_HEADERS = (
@@ -503,6 +507,8 @@ CORS_EXPOSE_HEADERS = (
     "Retry-After",
     "X-Request-ID",
     "Idempotent-Replayed",
+    "Merged-From",
+    "Preference-Applied",
 )
 # Seconds a browser may reuse a preflight answer (Chromium caps it at 7200).
 CORS_PREFLIGHT_MAX_AGE = env.int("CORS_PREFLIGHT_MAX_AGE", default=7200)
