@@ -8,13 +8,17 @@ the same shapes for the OpenAPI schema.
 import re
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.utils.translation import gettext_lazy as _
 
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 
 from documents.models import Document, DocumentAccess, DocumentRevision
+
+if TYPE_CHECKING:
+    from documents.merge import MergeConflict
 
 # C0 controls other than tab, newline and carriage return, and DEL: never part
 # of Markdown, refused by PostgreSQL (NUL) or used as highlight markers.
@@ -124,12 +128,37 @@ def revision_data(revision: DocumentRevision, *, with_body: bool) -> dict:
         "size_bytes": revision.size_bytes,
         "author": user_data(revision.author),
         "restored_from": revision.restored_from,
+        "merged_from": (
+            {
+                "base_version": revision.merge_base_version,
+                "current_version": revision.merge_current_version,
+            }
+            if revision.merge_base_version is not None
+            else None
+        ),
         "created_at": _ts(revision.created_at),
         "updated_at": _ts(revision.updated_at),
     }
     if with_body:
         data["body"] = revision.body
     return data
+
+
+def conflicts_data(conflict: "MergeConflict") -> dict:
+    """Return what kept a stale save from merging, as sent with its 412."""
+    return {
+        "base_version": conflict.base_version,
+        "title": conflict.title_conflict,
+        "body": [
+            {
+                "base_line": hunk.base_line,
+                "base": hunk.base,
+                "theirs": hunk.theirs,
+                "ours": hunk.ours,
+            }
+            for hunk in conflict.hunks
+        ],
+    }
 
 
 def access_data(access: DocumentAccess) -> dict:
@@ -185,6 +214,75 @@ class DocumentOutputSerializer(serializers.Serializer):
     trashed_at = serializers.DateTimeField(allow_null=True)
 
 
+PREFER_HEADER = OpenApiParameter(
+    "Prefer",
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description=(
+        "`merge`: when If-Match names an older version, merge this save "
+        "three-way with what was saved since instead of answering 412 "
+        "(see the `Merged-From` header). Without it a stale If-Match is 412."
+    ),
+)
+MERGED_FROM_HEADER = OpenApiParameter(
+    "Merged-From",
+    location=OpenApiParameter.HEADER,
+    response=[200],
+    description=(
+        "Only after a merge: the ETags of the version the save started from "
+        'and of the version it was merged with, e.g. `"3", "5"`.'
+    ),
+)
+PREFERENCE_APPLIED_HEADER = OpenApiParameter(
+    "Preference-Applied",
+    location=OpenApiParameter.HEADER,
+    response=[200],
+    description="`merge` when the save was merged (RFC 7240).",
+)
+
+
+class TitleConflictOutputSerializer(serializers.Serializer):
+    base = serializers.CharField()
+    theirs = serializers.CharField()
+    ours = serializers.CharField()
+
+
+class HunkOutputSerializer(serializers.Serializer):
+    base_line = serializers.IntegerField(
+        help_text="1-based line of the base where the region starts."
+    )
+    base = serializers.CharField()
+    theirs = serializers.CharField()
+    ours = serializers.CharField()
+
+
+class ConflictsOutputSerializer(serializers.Serializer):
+    base_version = serializers.IntegerField(
+        help_text="The version named by If-Match, the base of the merge."
+    )
+    title = TitleConflictOutputSerializer(
+        allow_null=True, help_text="Set when both sides changed the title."
+    )
+    body = HunkOutputSerializer(
+        many=True, help_text="The regions of the body both sides changed."
+    )
+
+
+class DocumentConflictOutputSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    code = serializers.CharField()
+    current = DocumentOutputSerializer()
+    conflicts = ConflictsOutputSerializer(
+        required=False,
+        help_text="Only with Prefer: merge, when the changes overlap.",
+    )
+
+
+class MergeRecordOutputSerializer(serializers.Serializer):
+    base_version = serializers.IntegerField()
+    current_version = serializers.IntegerField()
+
+
 class RevisionOutputSerializer(serializers.Serializer):
     number = serializers.IntegerField()
     title = serializers.CharField()
@@ -192,6 +290,10 @@ class RevisionOutputSerializer(serializers.Serializer):
     size_bytes = serializers.IntegerField()
     author = UserOutputSerializer(allow_null=True)
     restored_from = serializers.IntegerField(allow_null=True)
+    merged_from = MergeRecordOutputSerializer(
+        allow_null=True,
+        help_text="Set on a revision made by a three-way merge of a stale save.",
+    )
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
 

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from drf_spectacular.utils import (
     OpenApiParameter,
+    OpenApiResponse,
     extend_schema,
     extend_schema_serializer,
 )
@@ -19,19 +20,24 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from documents import selectors, services
+from documents import merge, selectors, services
 from documents.links.selectors import share_link_list
 from documents.links.serializers import share_link_data
 from documents.models import Document, DocumentAccess, Role
 from documents.search import snippet_for
 from documents.serializers import (
+    MERGED_FROM_HEADER,
+    PREFER_HEADER,
+    PREFERENCE_APPLIED_HEADER,
     AccessOutputSerializer,
+    DocumentConflictOutputSerializer,
     DocumentOutputSerializer,
     DocumentPageOutputSerializer,
     RevisionOutputSerializer,
     StrictCharField,
     StrictSerializer,
     access_data,
+    conflicts_data,
     document_data,
     document_items_data,
     revision_data,
@@ -82,13 +88,34 @@ def parse_if_match(request: Request) -> int | None:
     return int(match.group(1))
 
 
+def prefers_merge(request: Request) -> bool:
+    """Return whether the request's ``Prefer`` header (RFC 7240) asks for ``merge``.
+
+    Preferences are comma-separated, each a case-insensitive token with an
+    optional ``=value`` and ``;parameters``; unknown ones are ignored.
+    """
+    for header in request.headers.get("Prefer", "").split(","):
+        preference = header.split(";", 1)[0].split("=", 1)[0].strip().lower()
+        if preference == "merge":
+            return True
+    return False
+
+
 def conflict_error(conflict: "services.VersionConflict") -> ApplicationError:
-    """Return the 412/428 answer for a lost compare-and-swap, with the current document."""
+    """Return the 412/428 answer for a lost compare-and-swap, with the current document.
+
+    A save that asked for a merge and overlapped also carries the
+    ``conflicts``: the title's three values when both sides changed it, and
+    each body region both sides changed (base, theirs, ours).
+    """
+    extra: dict[str, Any] = {"current": document_data(conflict.document)}
+    if isinstance(conflict, merge.MergeConflict):
+        extra["conflicts"] = conflicts_data(conflict)
     return ApplicationError(
         conflict.detail,
         code=conflict.code,
         status=conflict.status,
-        extra={"current": document_data(conflict.document)},
+        extra=extra,
         headers={"ETag": etag_for(conflict.document)},
     )
 
@@ -260,31 +287,67 @@ class DocumentDetailApi(BodyLimitMixin, APIView):
         )
         return document_response(document)
 
-    def _write(self, request: Request, document_id: str, serializer_class) -> Response:
+    def _write(
+        self,
+        request: Request,
+        document_id: str,
+        serializer_class,
+        *,
+        mergeable: bool = False,
+    ) -> Response:
         document = selectors.document_get_for_user(
             user=request.user, document_id=document_id, minimum_role=Role.EDITOR
         )
         expected = parse_if_match(request)
         incoming = serializer_class(data=request.data)
         incoming.is_valid(raise_exception=True)
+        merged_from = None
         try:
-            document = services.document_update(
-                document=document,
-                user=request.user,
-                expected_version=expected,
-                **incoming.validated_data,
-            )
+            if mergeable and expected is not None and prefers_merge(request):
+                document, merged_from = merge.document_update_merging(
+                    document=document,
+                    user=request.user,
+                    expected_version=expected,
+                    **incoming.validated_data,
+                )
+            else:
+                document = services.document_update(
+                    document=document,
+                    user=request.user,
+                    expected_version=expected,
+                    **incoming.validated_data,
+                )
         except services.VersionConflict as conflict:
             raise conflict_error(conflict) from None
-        return document_response(document)
+        response = document_response(document)
+        if merged_from is not None:
+            response["Merged-From"] = ", ".join(f'"{v}"' for v in merged_from)
+            response["Preference-Applied"] = "merge"
+        return response
 
     @extend_schema(
         request=PatchInputSerializer,
-        responses=DocumentOutputSerializer,
-        parameters=[IF_MATCH],
+        responses={
+            200: DocumentOutputSerializer,
+            412: OpenApiResponse(
+                response=DocumentConflictOutputSerializer,
+                description=(
+                    "Stale If-Match: the current document under `current`; "
+                    "with Prefer: merge and overlapping changes, also `conflicts`."
+                ),
+            ),
+        },
+        parameters=[
+            IF_MATCH,
+            PREFER_HEADER,
+            MERGED_FROM_HEADER,
+            PREFERENCE_APPLIED_HEADER,
+        ],
     )
     def patch(self, request: Request, document_id: str) -> Response:
-        return self._write(request, document_id, self.PatchInputSerializer)
+        return self._write(
+            request, document_id, self.PatchInputSerializer, mergeable=True
+        )
 
     @extend_schema(
         request=PutInputSerializer,

@@ -23,7 +23,9 @@ def preflight(client, path: str, *, origin: str = ORIGIN, method: str = "PATCH")
         path,
         HTTP_ORIGIN=origin,
         HTTP_ACCESS_CONTROL_REQUEST_METHOD=method,
-        HTTP_ACCESS_CONTROL_REQUEST_HEADERS="authorization, if-match, content-type",
+        HTTP_ACCESS_CONTROL_REQUEST_HEADERS=(
+            "authorization, if-match, content-type, prefer"
+        ),
     )
 
 
@@ -42,6 +44,7 @@ def test_cors_preflight_allowed_origin_allows_api_headers_and_is_cached(client):
         "if-match",
         "idempotency-key",
         "content-type",
+        "prefer",
     }
     assert "PATCH" in response["Access-Control-Allow-Methods"]
     assert int(response["Access-Control-Max-Age"]) >= 600
@@ -72,6 +75,8 @@ def test_cors_response_exposes_etag_location_and_friends(user, client_for):
         "retry-after",
         "x-request-id",
         "idempotent-replayed",
+        "merged-from",
+        "preference-applied",
     }
     assert "origin" in header_set(response["Vary"])
 
