@@ -12,7 +12,8 @@ here). It checks, and fails on the first miss:
   and incomplete Cognito settings, naming the reason;
 - ``api`` (moved by ``PORT``) and ``ai`` (moved by ``GUNICORN_BIND``): the
   image's health check, ``/healthz``, ``/readyz``, a compressed static file,
-  a signed-in request, a streamed mock AI answer (the ``openai`` SDK), every
+  a signed-in request, a PDF and a Word export (the converters and Pango),
+  a streamed mock AI answer (the ``openai`` SDK), every
   process as uid 10001, and SIGTERM ending in exit 0 within the graceful
   timeout, an AI stream in flight finishing first.
 
@@ -385,6 +386,36 @@ def check_signed_in(container: Container, issuer: Issuer) -> None:
     say(f"{container.role}: signed in with a token from {issuer.url}; 401 without")
 
 
+def check_export(container: Container, issuer: Issuer) -> None:
+    """Check that the image's converters work: a PDF and a Word export."""
+    headers = {
+        **HTTPS,
+        "Authorization": f"Bearer {issuer.token(f'export-{RUN}@example.test')}",
+    }
+    created = httpx.post(
+        container.url("/api/v1/documents/"),
+        headers=headers,
+        json={"title": "Smoke", "body": "# Smoke\n\nThe *converters* run."},
+        timeout=30,
+    )
+    expect(created.status_code == 201, f"create: {created.status_code} {created.text}")
+    path = f"/api/v1/documents/{created.json()['id']}/export"
+    for fmt, content_type, magic in (
+        ("pdf", "application/pdf", b"%PDF-"),
+        ("docx", "application/vnd.openxmlformats-officedocument", b"PK"),
+    ):
+        response = httpx.get(
+            container.url(path), params={"format": fmt}, headers=headers, timeout=60
+        )
+        expect(
+            response.status_code == 200
+            and response.headers["content-type"].startswith(content_type)
+            and response.content.startswith(magic),
+            f"export {fmt}: {response.status_code} {response.text[:300]}",
+        )
+    say(f"{container.role}: exported a document as PDF (WeasyPrint) and Word (pandoc)")
+
+
 def ai_client(container: Container, token: str) -> openai.OpenAI:
     """Return the official SDK pointed at the container."""
     return openai.OpenAI(
@@ -474,12 +505,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--image", default="quire:latest")
     parser.add_argument(
-        "--budget-mb", type=int, default=int(os.environ.get("IMAGE_BUDGET_MB", "450"))
+        "--budget-mb", type=int, default=int(os.environ.get("IMAGE_BUDGET_MB", "720"))
     )
     parser.add_argument(
         "--quire-budget-mb",
         type=int,
-        default=int(os.environ.get("IMAGE_QUIRE_BUDGET_MB", "260")),
+        default=int(os.environ.get("IMAGE_QUIRE_BUDGET_MB", "540")),
         help="budget for the layers on top of the base image",
     )
     args = parser.parse_args()
@@ -545,6 +576,7 @@ def main() -> int:
                 check_health(container)
                 check_uids(container)
             check_signed_in(api, issuer)
+            check_export(api, issuer)
             check_stream(ai, issuer)
             sigterm(api)
             stream_through_sigterm(ai, issuer)
