@@ -16,9 +16,11 @@ from django.contrib.admin.models import DELETION, LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.utils.translation import gettext_lazy as _
 
+from accounts.exports import user_export_csv
 from accounts.models import AccountTombstone, User
 from accounts.selectors import user_deletion_summary
 from accounts.services import user_delete, user_sign_out_everywhere
+from project.adminexport import CsvExportAdmin
 from project.exceptions import ApplicationError
 
 
@@ -27,7 +29,7 @@ def _summary_text(summary: dict[str, int]) -> str:
 
 
 @admin.register(User)
-class UserAdmin(admin.ModelAdmin):
+class UserAdmin(CsvExportAdmin):
     list_display = [
         "email",
         "display_name",
@@ -76,7 +78,8 @@ class UserAdmin(admin.ModelAdmin):
         ),
     ]
     filter_horizontal = ["groups"]
-    actions = ["sign_out_everywhere"]
+    actions = ["sign_out_everywhere", "export_selected_csv"]
+    csv_export = staticmethod(user_export_csv)
 
     def has_add_permission(self, request) -> bool:
         """Refuse: users are created by their first sign-in."""

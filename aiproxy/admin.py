@@ -21,6 +21,8 @@ from aiproxy import providers
 from aiproxy.models import AIModel, UsageRecord, UserQuota
 from aiproxy.money import PER_MILLION, price_per_million, usd, usd_price
 from aiproxy.selectors import usage_totals
+from aiproxy.services.export import usage_export_csv
+from project.adminexport import CsvExportAdmin
 
 
 def _provider_choices() -> list[tuple[str, str]]:
@@ -150,13 +152,17 @@ def _document_link(document: Any) -> str:
 
 
 @admin.register(UsageRecord)
-class UsageRecordAdmin(admin.ModelAdmin):
+class UsageRecordAdmin(CsvExportAdmin):
     """The ledger: who sent what (never the text) to which model, and its cost.
 
     The list keeps the columns staff scan (it fits 1280 px); the row's page
     has every field. Above the list: per-model and grand totals of all the
-    filtered rows, not only the page shown.
+    filtered rows, not only the page shown; "Export CSV" downloads the same
+    rows (``aiproxy.services.export``).
     """
+
+    csv_export = staticmethod(usage_export_csv)
+    actions = ["export_selected_csv"]
 
     list_display = [
         "created_at",
