@@ -78,5 +78,5 @@ def shared_document(request: HttpRequest, secret: str) -> HttpResponse:
         else:
             target = f"{reverse('web:app')}#/s/{secret}"
         return _private(HttpResponseRedirect(target))
-    context = {"document": document, "signed_in": user is not None}
+    context = {"document": document, "signed_in": user is not None, "secret": secret}
     return _private(render(request, "web/shared.html", context))

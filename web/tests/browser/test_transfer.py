@@ -77,3 +77,20 @@ def test_import_of_wrong_type_says_why(page, app_url, sign_in, tmp_path):
 
     expect(page.locator("#notice")).to_contain_text("cannot be imported")
     assert not Document.objects.filter(owner__email="wrongtype@example.com").exists()
+
+
+def test_shared_page_downloads_the_document(browser, app_url):
+    """A visitor of an `anyone` link downloads the document as Word, no account."""
+    from documents.tests.factories import DocumentFactory, ShareLinkFactory
+
+    document = DocumentFactory(title="Open plan", body="# Open plan\n\nRead *this*.\n")
+    link = ShareLinkFactory(document=document)
+    visitor = browser.new_context(accept_downloads=True).new_page()
+    visitor.goto(f"{app_url}/s/{link.secret}")
+
+    with visitor.expect_download() as word:
+        visitor.get_by_role("link", name="Word").click()
+
+    assert word.value.suggested_filename == "Open plan.docx"
+    data = Path(word.value.path()).read_bytes()
+    assert data.startswith(b"PK")
