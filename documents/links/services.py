@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from documents import merge
 from documents import services as document_services
 from documents.links.selectors import (
     live_links_q,
@@ -98,24 +99,37 @@ def share_link_document_update(
     expected_version: int | None,
     title: str | None = None,
     body: str | None = None,
-) -> Document:
+    merging: bool = False,
+) -> tuple[Document, tuple[int, int] | None]:
     """Save an edit made through an editor link (checked by the caller).
 
-    The same compare-and-swap update as any editor's, so the revision
-    history records the link's user as the author.
+    The same compare-and-swap update as any editor's (three-way merged when
+    ``merging`` and ``expected_version`` is stale, as ``Prefer: merge``
+    asks), so the revision history records the link's user as the author.
+    Returns the document and, after a merge, the versions it merged.
     """
     link = document.share_link
     role = document.role
-    updated = document_services.document_update(
-        document=document,
-        user=user,
-        expected_version=expected_version,
-        title=title,
-        body=body,
-    )
+    merged_from = None
+    if merging and expected_version is not None:
+        updated, merged_from = merge.document_update_merging(
+            document=document,
+            user=user,
+            expected_version=expected_version,
+            title=title,
+            body=body,
+        )
+    else:
+        updated = document_services.document_update(
+            document=document,
+            user=user,
+            expected_version=expected_version,
+            title=title,
+            body=body,
+        )
     updated.share_link = link
     updated.role = role
-    return updated
+    return updated, merged_from
 
 
 def account_delete(user: "User") -> None:

@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from documents import merge
 from documents import selectors as document_selectors
 from documents import services as document_services
 from documents.links import selectors, services
@@ -25,13 +26,20 @@ from documents.links.serializers import (
     share_link_data,
 )
 from documents.models import DocumentAccess, Role, ShareLink
-from documents.serializers import StrictSerializer
+from documents.serializers import (
+    MERGED_FROM_HEADER,
+    PREFER_HEADER,
+    PREFERENCE_APPLIED_HEADER,
+    StrictSerializer,
+    conflicts_data,
+)
 from documents.views import (
     BodyLimitMixin,
     _body_field,
     _title_field,
     etag_for,
     parse_if_match,
+    prefers_merge,
 )
 from project.exceptions import ApplicationError
 from project.schema import error_responses
@@ -180,7 +188,9 @@ class ShareLinkOpenApi(BodyLimitMixin, APIView):
         description="For signed-in callers of an `editor` link (401 without "
         "an account, 403 `read_only` through a `viewer` link). As `PATCH "
         "/api/v1/documents/{id}/`: `If-Match` is required (428), a stale one "
-        "answers 412 with the current document (in this endpoint's shape). "
+        "answers 412 with the current document (in this endpoint's shape), "
+        "unless `Prefer: merge` asks for a three-way merge (200 with "
+        "`Merged-From`, or 412 with `conflicts` when the changes overlap). "
         "The edit is recorded in the history under the caller's name.",
         parameters=[
             SECRET_PARAMETER,
@@ -190,6 +200,9 @@ class ShareLinkOpenApi(BodyLimitMixin, APIView):
                 required=True,
                 description='The ETag of the version being changed, e.g. "3".',
             ),
+            PREFER_HEADER,
+            MERGED_FROM_HEADER,
+            PREFERENCE_APPLIED_HEADER,
         ],
         request=PatchInputSerializer,
         responses={
@@ -205,21 +218,29 @@ class ShareLinkOpenApi(BodyLimitMixin, APIView):
         incoming = self.PatchInputSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         try:
-            document = services.share_link_document_update(
+            document, merged_from = services.share_link_document_update(
                 document=document,
                 user=request.user,
                 expected_version=expected,
+                merging=prefers_merge(request),
                 **incoming.validated_data,
             )
         except document_services.VersionConflict as conflict:
             current = conflict.document
             current.role = document.role
             current.share_link = document.share_link
+            extra: dict = {"current": linked_document_data(current)}
+            if isinstance(conflict, merge.MergeConflict):
+                extra["conflicts"] = conflicts_data(conflict)
             raise ApplicationError(
                 conflict.detail,
                 code=conflict.code,
                 status=conflict.status,
-                extra={"current": linked_document_data(current)},
+                extra=extra,
                 headers={"ETag": etag_for(current)},
             ) from None
-        return _linked_response(document)
+        response = _linked_response(document)
+        if merged_from is not None:
+            response["Merged-From"] = ", ".join(f'"{v}"' for v in merged_from)
+            response["Preference-Applied"] = "merge"
+        return response

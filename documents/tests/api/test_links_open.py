@@ -11,7 +11,7 @@ import pytest
 from accounts.services import user_delete
 from accounts.tests.factories import UserFactory
 from documents.models import DocumentAccess, DocumentRevision
-from documents.tests.factories import ShareLinkFactory
+from documents.tests.factories import DocumentFactory, ShareLinkFactory
 from project.throttling import local_tallies
 
 pytestmark = pytest.mark.django_db
@@ -429,3 +429,75 @@ def test_link_open_other_users_cannot_see_each_others_links(owner, client_for):
 
     assert client.get(open_url(mine.secret)).json()["title"] == "Mine"
     assert client.get(open_url(theirs.secret)).json()["title"] == "Theirs"
+
+
+# --- merging a stale save through a link -------------------------------------------
+
+BASE = "# Plan\n\nFirst paragraph.\n\nSecond paragraph.\n"
+THEIRS = "# Plan\n\nFirst paragraph.\n\nSecond paragraph, theirs.\n"
+OURS = "# Plan\n\nFirst paragraph, ours.\n\nSecond paragraph.\n"
+BOTH = "# Plan\n\nFirst paragraph, ours.\n\nSecond paragraph, theirs.\n"
+
+
+@pytest.fixture
+def moved_on(owner, client_for):
+    """Return an editor link to a document whose owner saved version 2 over BASE."""
+    document = DocumentFactory(owner=owner, title="Plan", body=BASE)
+    response = client_for(owner).patch(
+        f"/api/v1/documents/{document.pk}/",
+        {"body": THEIRS},
+        format="json",
+        HTTP_IF_MATCH='"1"',
+    )
+    assert response.status_code == 200
+    return ShareLinkFactory(document=document, role="editor")
+
+
+def test_link_patch_prefer_merge_merges_a_stale_save(moved_on, stranger, client_for):
+    """With Prefer: merge a stale save through a link is merged, as on the document."""
+    response = client_for(stranger).patch(
+        open_url(moved_on.secret),
+        {"body": OURS},
+        format="json",
+        HTTP_IF_MATCH='"1"',
+        HTTP_PREFER="merge",
+    )
+
+    assert response.status_code == 200
+    assert (response.json()["body"], response.json()["version"]) == (BOTH, 3)
+    assert response["Merged-From"] == '"1", "2"'
+    assert response["Preference-Applied"] == "merge"
+
+
+def test_link_patch_prefer_merge_overlap_is_412_with_conflicts(
+    moved_on, owner, stranger, client_for
+):
+    """Overlapping changes answer 412 with the hunks and the current document, no one named."""
+    response = client_for(stranger).patch(
+        open_url(moved_on.secret),
+        {"body": "# Plan\n\nFirst paragraph.\n\nSecond paragraph, ours.\n"},
+        format="json",
+        HTTP_IF_MATCH='"1"',
+        HTTP_PREFER="merge",
+    )
+
+    assert response.status_code == 412
+    body = response.json()
+    assert body["current"]["body"] == THEIRS
+    assert set(body["current"]) == LINKED_KEYS
+    assert [h["theirs"] for h in body["conflicts"]["body"]] == [
+        "Second paragraph, theirs.\n"
+    ]
+    assert owner.email not in response.content.decode()
+
+
+def test_link_patch_stale_without_prefer_stays_strict(moved_on, stranger, client_for):
+    """Without Prefer: merge a stale save through a link is 412, nothing merged."""
+    response = client_for(stranger).patch(
+        open_url(moved_on.secret), {"body": OURS}, format="json", HTTP_IF_MATCH='"1"'
+    )
+
+    assert response.status_code == 412
+    assert "conflicts" not in response.json()
+    moved_on.document.refresh_from_db()
+    assert moved_on.document.version == 2
