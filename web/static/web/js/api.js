@@ -41,13 +41,13 @@ async function fail(response) {
   throw new ApiError({ status: response.status, data, retryAfter: response.headers.get("Retry-After") });
 }
 
-export async function request(method, path, { body, ifMatch = null, signal } = {}) {
+export async function request(method, path, { body, ifMatch = null, prefer = null, signal } = {}) {
   let response;
   try {
     response = await fetch(url(path), {
       method,
       credentials: "same-origin",
-      headers: headers({ json: body !== undefined, ifMatch }),
+      headers: headers({ json: body !== undefined, ifMatch, extra: prefer ? { Prefer: prefer } : {} }),
       body: body === undefined ? undefined : JSON.stringify(body),
       signal,
     });

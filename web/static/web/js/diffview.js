@@ -1,5 +1,5 @@
 // Show what changed between two texts (jsdiff), as inline insertions/deletions.
-import { diffLines, diffWordsWithSpace } from "../vendor/diff/libesm/index.js";
+import { applyPatch, diffLines, diffWordsWithSpace, structuredPatch } from "../vendor/diff/libesm/index.js";
 import { el } from "./ui.js";
 
 export function renderDiff(container, before, after) {
@@ -47,4 +47,47 @@ export function mergeDraft(theirs, mine) {
   }
   flush();
   return out.join("");
+}
+
+// What was typed while a save was on its way (sent -> now), replayed on the
+// text the server answered with (a merge of the save with another writer's).
+// Returns the new text, or null when the typing touches lines the other
+// writer changed.
+export function rebaseTyping(sent, now, merged) {
+  if (now === sent) return merged;
+  const typed = structuredPatch("", "", sent, now, "", "", { context: 2 });
+  const result = applyPatch(merged, typed);
+  return result === false ? null : result;
+}
+
+// Replace a field's text, keeping the caret, the selection and the scroll
+// on the same text: offsets in unchanged lines move with the lines around.
+export function replaceKeepingCaret(box, value) {
+  const old = box.value;
+  if (old === value) return;
+  const { selectionStart, selectionEnd, scrollTop } = box;
+  const parts = diffLines(old, value);
+  const map = (pos) => {
+    let from = 0;
+    let to = 0;
+    for (let i = 0; i < parts.length; i += 1) {
+      const part = parts[i];
+      if (part.added) {
+        to += part.value.length;
+        continue;
+      }
+      const end = from + part.value.length;
+      if (!part.removed && pos <= end) return to + (pos - from);
+      if (part.removed && pos < end) {
+        const next = parts[i + 1];
+        return to + Math.min(pos - from, next?.added ? next.value.length : 0);
+      }
+      from = end;
+      if (!part.removed) to += part.value.length;
+    }
+    return value.length;
+  };
+  box.value = value;
+  box.setSelectionRange(map(selectionStart), map(selectionEnd));
+  box.scrollTop = scrollTop;
 }

@@ -1,10 +1,12 @@
 // The Markdown editor: live sanitised preview, autosave with If-Match, a
 // local draft in localStorage, and the conflict view when another writer
-// saved first (412). Nothing typed is dropped: the draft stays until the
-// server holds exactly what the editor shows.
+// saved first (412). Saves ask the server to merge (Prefer: merge), so two
+// writers in different paragraphs both keep their text; the conflict view
+// shows only when their changes overlap. Nothing typed is dropped: the
+// draft stays until the server holds exactly what the editor shows.
 import { request } from "./api.js";
 import { renderMarkdown } from "./markdown.js";
-import { mergeDraft, renderSide } from "./diffview.js";
+import { mergeDraft, rebaseTyping, renderSide, replaceKeepingCaret } from "./diffview.js";
 import { $, attempt, notify, when, who } from "./ui.js";
 
 const AUTOSAVE_MS = 700;
@@ -90,6 +92,18 @@ export class Editor {
       this.preview();
       notify("Your unsaved text from this device was restored.", { kind: "info" });
       this.changed();
+    } else if (this.editable && draft.version) {
+      // Saved since: the server merges the draft in, or answers 412 and the
+      // conflict view shows.
+      this.title.value = draft.title;
+      this.body.value = draft.body;
+      this.preview();
+      this.saving = this.write({ title: draft.title, body: draft.body }, draft.version);
+      try {
+        await this.saving;
+      } finally {
+        this.saving = null;
+      }
     } else {
       this.showConflict({ title: draft.title, body: draft.body }, this.doc);
     }
@@ -157,15 +171,17 @@ export class Editor {
     const id = this.doc.id;
     this.status("Saving…");
     try {
-      const { data } = await request("PATCH", this.path, { body: sent, ifMatch: version });
+      const { data, headers } = await request("PATCH", this.path, { body: sent, ifMatch: version, prefer: "merge" });
       if (this.doc?.id !== id) return;
+      const merged = headers.get("Merged-From") !== null;
+      if (merged && !this.takeMerged(sent, data)) return;
       this.doc = data;
       if (this.title.value === data.title && this.body.value === data.body) {
         localStorage.removeItem(draftKey(id));
       } else {
         this.writeDraft();
       }
-      this.status(`Saved · version ${data.version}`);
+      this.status(`Saved · version ${data.version}${merged ? " · merged with another writer's changes" : ""}`);
     } catch (error) {
       if (this.doc?.id !== id) return;
       if (error.status === 412 && error.data.current) {
@@ -175,6 +191,21 @@ export class Editor {
       this.status("Not saved: kept on this device");
       notify(error.message);
     }
+  }
+
+  // The server merged the save with another writer's: show the merged text,
+  // with whatever was typed since the save was sent replayed on it. Typing
+  // that touches the other writer's lines opens the conflict view instead.
+  takeMerged(sent, merged) {
+    const body = rebaseTyping(sent.body, this.body.value, merged.body);
+    if (body === null) {
+      this.showConflict({ title: this.title.value, body: this.body.value }, merged);
+      return false;
+    }
+    replaceKeepingCaret(this.title, this.title.value === sent.title ? merged.title : this.title.value);
+    replaceKeepingCaret(this.body, body);
+    this.preview();
+    return true;
   }
 
   async flush() {
