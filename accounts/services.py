@@ -25,14 +25,32 @@ def _is_true(value: Any) -> bool:
     return value is True or (isinstance(value, str) and value.lower() == "true")
 
 
-def _verified_email_from_claims(claims: dict[str, Any]) -> str | None:
-    """Return the email of a verified ID token, else None."""
-    if claims.get("token_use") != "id":
-        return None
+# Cognito answers GetUser only for an access token carrying this scope. SDK
+# sign-ins (InitiateAuth) get it; hosted-UI tokens carry only the scopes the
+# app asked for, and the app clients allow only ``openid email profile``.
+COGNITO_USER_ADMIN_SCOPE = "aws.cognito.signin.user.admin"
+
+
+def _verified_email(claims: dict[str, Any]) -> str | None:
     email = claims.get("email")
     if isinstance(email, str) and email and _is_true(claims.get("email_verified")):
         return email.strip()
     return None
+
+
+def _verified_email_from_claims(claims: dict[str, Any]) -> str | None:
+    """Return the email of a verified ID token, else None."""
+    if claims.get("token_use") != "id":
+        return None
+    return _verified_email(claims)
+
+
+def _may_ask_cognito_for_email(claims: dict[str, Any]) -> bool:
+    """Return whether Cognito would answer GetUser for this access token."""
+    if claims.get("token_use") != "access":
+        return False
+    scope = claims.get("scope")
+    return isinstance(scope, str) and COGNITO_USER_ADMIN_SCOPE in scope.split()
 
 
 def _cognito_username(claims: dict[str, Any]) -> str:
@@ -165,7 +183,9 @@ def _account_deleted() -> TokenError:
     return TokenError(_("This account has been deleted."), "account_deleted")
 
 
-def user_authenticate(*, claims: dict[str, Any], token: str) -> User:
+def user_authenticate(
+    *, claims: dict[str, Any], token: str, id_claims: dict[str, Any] | None = None
+) -> User:
     """Return the user for verified ``claims``, creating or updating the row.
 
     Called on every request: the account's state is read, never remembered.
@@ -176,17 +196,25 @@ def user_authenticate(*, claims: dict[str, Any], token: str) -> User:
     the deletion time as its cutoff, so old tokens stay refused without a
     second query). Writes happen only when something changed, plus
     ``last_seen_at`` at most once per ``ACCOUNTS_LAST_SEEN_INTERVAL_SECONDS``.
+
+    ``id_claims`` are the verified ID token of the same sign-in (the web
+    app's hosted-UI sign-in, whose access token cannot call GetUser): the
+    email comes from its ``email`` and ``email_verified`` claims.
     """
     sub = claims["sub"]
     issued_at = _issued_at(claims)
+    email = _verified_email_from_claims(claims)
+    if id_claims is not None:
+        if id_claims.get("sub") != sub:
+            raise TokenError(_("The ID token is of another user."))
+        email = email or _verified_email(id_claims)
     user = user_get_by_sub(sub=sub)
     created = user is None
-    email = _verified_email_from_claims(claims)
     if user is None:
         deleted_at = _latest_tombstone(sub)
         if _refused_before(deleted_at, issued_at):
             raise _account_deleted()
-        if email is None and claims.get("token_use") == "access":
+        if email is None and _may_ask_cognito_for_email(claims):
             email = _verified_email_from_cognito(token)
         user = _user_create(
             sub=sub, claims=claims, email=email, tokens_valid_after=deleted_at
@@ -232,7 +260,7 @@ def _user_sync(
             Q(last_seen_at__isnull=True) | Q(last_seen_at__lte=now - interval)
         ).update(last_seen_at=now)
         user.last_seen_at = now
-        if email is None and not user.email and claims.get("token_use") == "access":
+        if email is None and not user.email and _may_ask_cognito_for_email(claims):
             # Bounded retry for access-token users whose email is unknown.
             email = _verified_email_from_cognito(token)
     if email:

@@ -7,6 +7,11 @@ the ID token's signature and nonce), configured here for that client instead
 of the admin's. The access token is then checked by the API's own validator
 and account rules, and kept with the refresh token in the server-side session
 (:mod:`web.session`): page scripts never see a token.
+
+The scopes are exactly the ones the infra's public app client allows
+(``openid email profile``); Cognito refuses any other with ``invalid_scope``.
+Without ``aws.cognito.signin.user.admin`` the access token cannot call
+Cognito's GetUser, so the verified email comes from the ID token's claims.
 """
 
 import logging
@@ -29,6 +34,9 @@ from web.session import web_session_start
 
 logger = logging.getLogger(__name__)
 
+# The scopes the public app client allows (infra/quire_infra/identity.py).
+WEB_SCOPES = "openid email profile"
+
 
 def web_oidc_enabled() -> bool:
     """Return whether end users sign in through the Cognito hosted UI."""
@@ -42,7 +50,7 @@ def _web_setting(attr: str, *args: Any) -> Any:
         "OIDC_RP_CLIENT_SECRET": "",
         "OIDC_TOKEN_USE_BASIC_AUTH": False,
         "OIDC_USE_PKCE": True,
-        "OIDC_RP_SCOPES": "openid email profile aws.cognito.signin.user.admin",
+        "OIDC_RP_SCOPES": WEB_SCOPES,
         "OIDC_AUTHENTICATION_CALLBACK_URL": "web:oidc-callback",
     }
     if attr in overrides:
@@ -74,12 +82,18 @@ class WebOIDCBackend(StaffOIDCBackend):
     def get_or_create_user(
         self, access_token: str, id_token: str, payload: dict[str, Any]
     ) -> Any:
-        """Return the API's user for the access token, by the API's own checks."""
+        """Return the API's user for the access token, by the API's own checks.
+
+        ``payload`` is the ID token, verified by mozilla-django-oidc (signature,
+        issuer, audience, nonce): it carries the verified email.
+        """
         from accounts.services import user_authenticate
 
         try:
             claims = get_validator().validate(access_token)
-            user = user_authenticate(claims=claims, token=access_token)
+            user = user_authenticate(
+                claims=claims, token=access_token, id_claims=payload
+            )
         except TokenError as exc:
             raise SuspiciousOperation(f"access token refused ({exc.code})") from None
         self.access_token = access_token

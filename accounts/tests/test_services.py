@@ -10,6 +10,7 @@ from accounts import local_issuer, registry
 from accounts.models import User
 from accounts.services import user_authenticate, user_set_verified_email
 from accounts.tests.factories import UserFactory
+from accounts.tokens import TokenError
 
 pytestmark = pytest.mark.django_db
 
@@ -100,6 +101,45 @@ def test_user_authenticate_unverified_email_does_not_relink():
     )
     assert user.pk != invited.pk
     assert User.objects.get(pk=invited.pk).sub is None
+
+
+def _access_claims(sub: str) -> dict:
+    now = int(time.time())
+    return {"sub": sub, "token_use": "access", "scope": "openid", "iat": now}
+
+
+def test_user_authenticate_id_claims_of_same_sign_in_give_email(hook_calls):
+    """An access token with its sign-in's verified ID token stores that email."""
+    user = user_authenticate(
+        claims=_access_claims("s8"),
+        token="t",
+        id_claims=_id_claims("s8", "web@example.com"),
+    )
+    assert user.email == "web@example.com"
+    assert user.is_email_verified is True
+    assert hook_calls == ["web@example.com"]
+
+
+def test_user_authenticate_id_claims_unverified_email_not_stored():
+    """An ID token whose email is not verified gives no email."""
+    user = user_authenticate(
+        claims=_access_claims("s9"),
+        token="t",
+        id_claims=_id_claims("s9", "nope@example.com", verified=False),
+    )
+    assert user.email is None
+
+
+def test_user_authenticate_id_claims_of_other_sub_refused():
+    """An ID token of another user is refused, and no user is created."""
+    with pytest.raises(TokenError) as refused:
+        user_authenticate(
+            claims=_access_claims("s10"),
+            token="t",
+            id_claims=_id_claims("someone-else", "x@example.com"),
+        )
+    assert refused.value.code == "token_invalid"
+    assert not User.objects.filter(sub__in=["s10", "someone-else"]).exists()
 
 
 def test_user_set_verified_email_taken_is_refused():

@@ -1,8 +1,9 @@
 """A small OpenID Connect provider on loopback, shaped like Cognito's hosted UI.
 
 Implements what the admin sign-in uses: ``/oauth2/authorize`` (code flow with
-PKCE S256), ``/oauth2/token`` (client_secret_basic, code_verifier checked),
-``/oauth2/userInfo`` and the pool's JWKS. The person who "signs in" at the
+PKCE S256; like Cognito, a scope the app client does not allow is refused
+with ``invalid_scope``), ``/oauth2/token`` (client_secret_basic, code_verifier
+checked), ``/oauth2/userInfo`` and the pool's JWKS. The person who "signs in" at the
 hosted UI is whatever ``signed_in`` holds when the browser arrives.
 """
 
@@ -32,6 +33,9 @@ class OIDCProvider:
         self.codes: dict[str, dict[str, Any]] = {}
         self.access_tokens: dict[str, dict[str, Any]] = {}
         self.token_requests: list[dict[str, Any]] = []
+        self.authorize_requests: list[dict[str, str]] = []
+        # What infra's Cognito app clients allow (AllowedOAuthScopes).
+        self.allowed_scopes = {"openid", "email", "profile"}
         self.id_token_overrides: dict[str, Any] = {}
         self._server = http.server.ThreadingHTTPServer(
             ("127.0.0.1", 0), self._handler()
@@ -116,6 +120,7 @@ class OIDCProvider:
                 return self._json(404, {"error": "not_found"})
 
             def _authorize(self, query: dict[str, str]) -> None:
+                provider.authorize_requests.append(query)
                 if (
                     query.get("client_id") != provider.client_id
                     or query.get("response_type") != "code"
@@ -123,11 +128,19 @@ class OIDCProvider:
                     or not query.get("code_challenge")
                 ):
                     return self._json(400, {"error": "invalid_request"})
+                scopes = set(query.get("scope", "").split())
+                if "openid" not in scopes or not scopes <= provider.allowed_scopes:
+                    # Cognito's answer to a scope the client may not ask for.
+                    answer = {"error": "invalid_scope", "state": query.get("state", "")}
+                    return self._redirect(
+                        f"{query['redirect_uri']}?{urlencode(answer)}"
+                    )
                 code = secrets.token_urlsafe(16)
                 provider.codes[code] = {
                     "challenge": query["code_challenge"],
                     "nonce": query.get("nonce"),
                     "redirect_uri": query["redirect_uri"],
+                    "scope": query["scope"],
                     "claims": dict(provider.signed_in),
                 }
                 location = (
@@ -135,6 +148,9 @@ class OIDCProvider:
                     + "?"
                     + urlencode({"code": code, "state": query.get("state", "")})
                 )
+                return self._redirect(location)
+
+            def _redirect(self, location: str) -> None:
                 self.send_response(302)
                 self.send_header("Location", location)
                 self.end_headers()

@@ -1,16 +1,20 @@
-"""End-user sign-in through a Cognito-like hosted UI on loopback (code + PKCE, public client)."""
+"""End-user sign-in through a Cognito-like user pool on loopback (code + PKCE, public client)."""
 
 import base64
 import hashlib
 import http.client
 import json
+import secrets
+import time
 from collections.abc import Iterator
 from urllib.parse import parse_qs, urlparse
 
 from django.test import Client
 
+import jwt
 import pytest
 
+from accounts.adapters import cognito
 from accounts.models import User
 from project.tests.oidc_provider import OIDCProvider
 
@@ -20,13 +24,48 @@ WEB_CLIENT = "web-public-client"
 PERSON = {"sub": "b7e1-web-sub", "email": "writer@quire.test", "email_verified": True}
 
 
-class PublicClientProvider(OIDCProvider):
-    """The loopback provider, for a public app client: no secret, PKCE only.
+REGION, POOL = "us-east-1", "us-east-1_TestPool"
+COGNITO_ISSUER = f"https://cognito-idp.{REGION}.amazonaws.com/{POOL}"
+AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+}
 
-    Its access tokens are signed by the local issuer, which the API's
-    validator trusts in tests (Cognito's are checked the same way, against
-    the pool's keys).
+
+class PublicClientProvider(OIDCProvider):
+    """The loopback provider as the user pool of a public app client.
+
+    No secret, PKCE only; it signs ID and access tokens with the pool's key
+    and issuer, the access token carrying the granted scopes, as Cognito's
+    hosted UI does. It also answers the user-pool API's ``GetUser`` the way
+    Cognito answers a hosted-UI token without
+    ``aws.cognito.signin.user.admin``: refused (each call is recorded).
     """
+
+    def __init__(self, client_id: str, client_secret: str) -> None:  # noqa: D107
+        super().__init__(client_id, client_secret)
+        self.issuer = COGNITO_ISSUER
+        self.get_user_requests: list[str] = []
+
+    def access_token(self, claims: dict, scope: str) -> str:
+        """Return an access token of the pool for ``claims`` with ``scope``."""
+        now = int(time.time())
+        payload = {
+            "iss": self.issuer,
+            "sub": claims["sub"],
+            "token_use": "access",
+            "client_id": self.client_id,
+            "username": claims["sub"],
+            "scope": scope,
+            "auth_time": now,
+            "iat": now,
+            "exp": now + 3600,
+            "jti": secrets.token_hex(8),
+        }
+        return jwt.encode(
+            payload, self.key, algorithm="RS256", headers={"kid": self.kid}
+        )
 
     def _handler(self) -> type:
         provider = self
@@ -34,13 +73,11 @@ class PublicClientProvider(OIDCProvider):
 
         class Handler(base):
             def do_POST(self) -> None:  # noqa: N802
-                from accounts import local_issuer
-
                 length = int(self.headers.get("Content-Length", "0"))
-                form = {
-                    k: v[0]
-                    for k, v in parse_qs(self.rfile.read(length).decode()).items()
-                }
+                body = self.rfile.read(length).decode()
+                if urlparse(self.path).path == "/":
+                    return self._user_pool_api(body)
+                form = {k: v[0] for k, v in parse_qs(body).items()}
                 provider.token_requests.append(form)
                 if "Authorization" in self.headers or form.get("client_secret"):
                     return self._json(400, {"error": "invalid_client"})
@@ -60,30 +97,53 @@ class PublicClientProvider(OIDCProvider):
                     200,
                     {
                         "id_token": provider.id_token(claims, grant["nonce"]),
-                        "access_token": local_issuer.issue_token(
-                            sub=claims["sub"], email=claims["email"]
-                        ),
+                        "access_token": provider.access_token(claims, grant["scope"]),
                         "refresh_token": "refresh-" + claims["sub"],
                         "token_type": "Bearer",
                         "expires_in": 3600,
                     },
                 )
 
+            def _user_pool_api(self, body: str) -> None:
+                target = self.headers.get("X-Amz-Target", "")
+                provider.get_user_requests.append(target)
+                data = json.dumps(
+                    {
+                        "__type": "NotAuthorizedException",
+                        "message": "Access Token does not have required scopes",
+                    }
+                ).encode()
+                self.send_response(400)
+                self.send_header("Content-Type", "application/x-amz-json-1.1")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
         return Handler
 
 
 @pytest.fixture
-def provider(settings) -> Iterator[PublicClientProvider]:
+def provider(settings, monkeypatch) -> Iterator[PublicClientProvider]:
+    """Run the pool on loopback; the app uses it as production uses Cognito."""
     running = PublicClientProvider(WEB_CLIENT, "").start()
+    jwks = f"{running.url}/{POOL}/.well-known/jwks.json"
     settings.COGNITO_DOMAIN = running.url
     settings.COGNITO_WEB_CLIENT_ID = WEB_CLIENT
+    settings.COGNITO_AWS_REGION = REGION
+    settings.COGNITO_USER_POOL = POOL
+    settings.COGNITO_AUDIENCE = [WEB_CLIENT]
+    settings.COGNITO_JWKS_URL = jwks
     settings.OIDC_OP_AUTHORIZATION_ENDPOINT = f"{running.url}/oauth2/authorize"
     settings.OIDC_OP_TOKEN_ENDPOINT = f"{running.url}/oauth2/token"
     settings.OIDC_OP_USER_ENDPOINT = f"{running.url}/oauth2/userInfo"
     settings.OIDC_OP_ISSUER = running.issuer
-    settings.OIDC_OP_JWKS_ENDPOINT = f"{running.issuer}/.well-known/jwks.json"
+    settings.OIDC_OP_JWKS_ENDPOINT = jwks
+    for name, value in {**AWS_ENV, "AWS_ENDPOINT_URL": running.url}.items():
+        monkeypatch.setenv(name, value)
+    cognito.client.cache_clear()
     yield running
     running.stop()
+    cognito.client.cache_clear()
 
 
 def hosted_ui(url: str) -> str:
@@ -108,6 +168,7 @@ def test_web_sign_in_start_sends_to_hosted_ui_with_pkce(provider):
     query = {k: v[0] for k, v in parse_qs(urlparse(start["Location"]).query).items()}
     assert start["Location"].startswith(f"{provider.url}/oauth2/authorize?")
     assert query["client_id"] == WEB_CLIENT
+    assert query["scope"].split() == ["openid", "email", "profile"]
     assert query["code_challenge_method"] == "S256"
     assert query["redirect_uri"] == "http://testserver/auth/callback"
     assert query["state"]
@@ -128,6 +189,7 @@ def test_web_sign_in_code_flow_opens_a_session_the_api_accepts(provider):
     request = provider.token_requests[-1]
     assert "client_secret" not in request
     assert request["code_verifier"]
+    assert provider.authorize_requests[-1]["scope"] == "openid email profile"
     me = browser.get("/api/v1/me")
     assert me.status_code == 200
     assert me.json()["id"] == str(User.objects.get(sub=PERSON["sub"]).pk)
@@ -135,6 +197,57 @@ def test_web_sign_in_code_flow_opens_a_session_the_api_accepts(provider):
     assert page.status_code == 200
     assert "refresh-" not in page.content.decode()
     assert "eyJ" not in page.content.decode()  # no token in the page
+
+
+def test_web_sign_in_takes_verified_email_from_id_token(provider):
+    """The ID token's verified email is the user's; Cognito's GetUser is not called."""
+    provider.signed_in = PERSON
+    browser = Client()
+    start = browser.get("/auth/login")
+    browser.get(hosted_ui(start["Location"]).removeprefix("http://testserver"))
+
+    me = browser.get("/api/v1/me")
+
+    assert me.status_code == 200
+    assert me.json()["email"] == PERSON["email"]
+    assert me.json()["is_email_verified"] is True
+    assert provider.get_user_requests == []
+
+
+def test_web_session_without_verified_email_never_calls_get_user(provider, settings):
+    """A hosted-UI token cannot call GetUser, so the session never tries to."""
+    settings.ACCOUNTS_LAST_SEEN_INTERVAL_SECONDS = 0  # every request is "due"
+    provider.signed_in = {**PERSON, "email_verified": False}
+    browser = Client()
+    start = browser.get("/auth/login")
+    browser.get(hosted_ui(start["Location"]).removeprefix("http://testserver"))
+
+    answers = [browser.get("/api/v1/me") for _ in range(3)]
+
+    assert [a.status_code for a in answers] == [200, 200, 200]
+    assert answers[-1].json()["email"] is None
+    assert provider.get_user_requests == []
+
+
+def test_web_sign_in_scope_the_client_does_not_allow_refused(provider):
+    """The provider, like Cognito, refuses a scope outside the client's; no session."""
+    provider.signed_in = PERSON
+    browser = Client()
+    start = browser.get("/auth/login")
+    url = start["Location"].replace(
+        "scope=openid+email+profile",
+        "scope=openid+email+profile+aws.cognito.signin.user.admin",
+    )
+    assert url != start["Location"]
+
+    refused = hosted_ui(url)
+    callback = browser.get(refused.removeprefix("http://testserver"))
+
+    assert "error=invalid_scope" in refused
+    assert callback.status_code == 400
+    assert b"Sign-in did not work" in callback.content
+    assert browser.get("/api/v1/me").status_code == 401
+    assert not User.objects.filter(sub=PERSON["sub"]).exists()
 
 
 def test_web_sign_in_callback_replayed_state_refused(provider):
