@@ -250,6 +250,10 @@ class ServiceStack(Stack):
             env[f"AI_{name.upper().replace('-', '_')}_API_KEY_SECRET"] = (
                 secret.secret_arn
             )
+        if config.web_origins:
+            # One list for both: an origin whose scripts may call the API may
+            # also POST its uploads to the bucket (data.py's CORS rule).
+            env["CORS_ALLOWED_ORIGINS"] = ",".join(config.web_origins)
         if config.cloudfront_public_key_pem:
             # Signed download URLs on the CloudFront domain (django-storages).
             env["AWS_S3_CUSTOM_DOMAIN"] = self.public_host

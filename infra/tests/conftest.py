@@ -88,10 +88,17 @@ def prod(tmp_path_factory: pytest.TempPathFactory) -> Synth:
 
 @pytest.fixture(scope="session")
 def dev_variant(tmp_path_factory: pytest.TempPathFactory) -> Synth:
-    """Dev with the other switch positions: paused, x86, private tasks, 2 NATs."""
+    """Dev with the other switch positions: paused, x86, private tasks, 2 NATs.
+
+    Also no ``webOrigins`` (cdk.json's dev stage lists some).
+    """
+    context = cdk_json_context()
+    dev_stage = {k: v for k, v in context["stages"]["dev"].items() if k != "webOrigins"}
     return synthesize(
         "dev",
         tmp_path_factory.mktemp("cdk-dev-variant"),
+        stages={**context["stages"], "dev": dev_stage},
+        webOrigins=[],
         paused="true",
         cpuArchitecture="x86_64",
         taskSubnets="private",

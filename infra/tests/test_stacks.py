@@ -427,6 +427,22 @@ def test_task_environment_dev_wires_every_runtime_variable(dev):
 
 
 @pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_task_environment_any_stage_cors_origins_are_the_buckets(stage, request):
+    """Every task's CORS_ALLOWED_ORIGINS is the list the bucket's CORS allows."""
+    synth = request.getfixturevalue(stage)
+    (bucket,) = [
+        b
+        for b in synth.resources("Data", "AWS::S3::Bucket").values()
+        if "CorsConfiguration" in b["Properties"]
+    ]
+    (rule,) = bucket["Properties"]["CorsConfiguration"]["CorsRules"]
+    assert rule["AllowedOrigins"]
+    for container in containers(synth).values():
+        env = environment(container)
+        assert env["CORS_ALLOWED_ORIGINS"].split(",") == rule["AllowedOrigins"]
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
 def test_task_environment_any_stage_carries_no_secret_value(stage, request):
     """Secrets travel by ARN (or ECS ``secrets``), never as plain values."""
     for container in containers(request.getfixturevalue(stage)).values():

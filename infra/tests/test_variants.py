@@ -65,3 +65,16 @@ def test_paused_stage_schedules_nothing_and_pages_nobody(dev_variant):
         assert schedule["Properties"]["State"] == "DISABLED"
     for alarm in dev_variant.resources("Monitoring", "AWS::CloudWatch::Alarm").values():
         assert alarm["Properties"]["ActionsEnabled"] is False
+
+
+def test_no_web_origins_no_cors_on_bucket_or_api(dev_variant):
+    """Without ``webOrigins`` neither the bucket nor the API allows another origin."""
+    for bucket in dev_variant.resources("Data", "AWS::S3::Bucket").values():
+        assert "CorsConfiguration" not in bucket["Properties"]
+    for short_name in ("Service", "Migration"):
+        for resource in dev_variant.resources(
+            short_name, "AWS::ECS::TaskDefinition"
+        ).values():
+            (container,) = resource["Properties"]["ContainerDefinitions"]
+            names = {item["Name"] for item in container["Environment"]}
+            assert "CORS_ALLOWED_ORIGINS" not in names
