@@ -27,6 +27,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
+from django.contrib import auth
 from django.contrib.auth import middleware as auth_middleware
 from django.contrib.messages import get_messages
 from django.contrib.messages import middleware as messages_middleware
@@ -36,6 +37,7 @@ from django.dispatch import receiver
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 from django.middleware import clickjacking, common, csrf, security
+from django.utils.functional import SimpleLazyObject
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from csp import middleware as csp_middleware
@@ -226,10 +228,35 @@ class CSPMiddleware(AsyncNativeHooks, csp_middleware.CSPMiddleware):
         return response
 
 
+# Set on a request once its lazy session user has been looked up.
+USER_RESOLVED = "quire_user_resolved"
+
+
+def request_user_resolved(request: HttpRequest) -> bool:
+    """Return whether the session's user of ``request`` was looked up yet."""
+    return bool(getattr(request, USER_RESOLVED, False))
+
+
 class AuthenticationMiddleware(
     SkippedOnBearerCalls, AsyncNativeHooks, auth_middleware.AuthenticationMiddleware
 ):
-    """Django's ``AuthenticationMiddleware``: ``request.user`` stays lazy."""
+    """Django's ``AuthenticationMiddleware``: ``request.user`` stays lazy.
+
+    The lazy user is Django's (``auth.get_user(request)`` on first use) and
+    also notes on the request when it was looked up, so the request log can
+    name the user without loading one that nothing else needed.
+    """
+
+    def process_request(self, request: HttpRequest) -> None:
+        """Give the request its lazy user (and ``auser``), as Django does."""
+        super().process_request(request)
+
+        def resolve() -> Any:
+            user = auth.get_user(request)
+            setattr(request, USER_RESOLVED, True)
+            return user
+
+        request.user = SimpleLazyObject(resolve)
 
 
 class SessionMiddleware(

@@ -7,11 +7,12 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.utils.decorators import sync_and_async_middleware
-from django.utils.functional import SimpleLazyObject, empty
+from django.utils.functional import SimpleLazyObject
 
 from asgiref.sync import iscoroutinefunction
 
 from project import metrics
+from project.asyncmiddleware import request_user_resolved
 from project.logging import RequestContext, user_id_var
 
 logger = logging.getLogger("quire.request")
@@ -22,7 +23,7 @@ def _user_id(request: HttpRequest) -> str | None:
     user = getattr(request, "user", None)
     if user is None:
         return None
-    if isinstance(user, SimpleLazyObject) and user._wrapped is empty:
+    if isinstance(user, SimpleLazyObject) and not request_user_resolved(request):
         return None
     if getattr(user, "is_authenticated", False):
         return str(user.pk)

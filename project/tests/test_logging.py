@@ -5,11 +5,14 @@ import json
 import logging
 import sys
 
+from django.db import connection
 from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
 
 import pytest
 import structlog
 
+from accounts.tests.factories import UserFactory
 from project.logging import (
     _PATTERNS,
     _TRIGGER,
@@ -99,6 +102,31 @@ def test_user_id_lazy_user_not_evaluated():
     request = RequestFactory().get("/")
     request.user = SimpleLazyObject(fail)
     assert _user_id(request) is None
+
+
+def test_request_log_admin_page_names_the_session_user(client, capsys):
+    """A page that looked the session's user up logs that user's id."""
+    staff = UserFactory(is_staff=True, is_superuser=True)
+    client.force_login(staff)
+    capsys.readouterr()
+
+    assert client.get("/admin/").status_code == 200
+
+    (line,) = _request_lines(capsys.readouterr().out)
+    assert line["user_id"] == str(staff.pk)
+
+
+def test_request_log_session_user_untouched_is_not_loaded(client, capsys):
+    """A view that never reads request.user: no user query just to log it."""
+    client.force_login(UserFactory())
+    capsys.readouterr()
+
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/healthz").status_code == 200
+
+    (line,) = _request_lines(capsys.readouterr().out)
+    assert "user_id" not in line
+    assert not [q for q in queries if "accounts_user" in q["sql"]]
 
 
 def test_request_log_secrets_in_request_never_logged(api_client, capsys):
