@@ -275,8 +275,10 @@ class UserQuotaAdmin(admin.ModelAdmin):
 
 def _attach_inline() -> None:
     """Show the quota override on the user admin (``accounts`` registers it first)."""
-    user_admin = admin.site._registry.get(get_user_model())
-    if user_admin is not None and UserQuotaInline not in user_admin.inlines:
+    if not admin.site.is_registered(get_user_model()):
+        return
+    user_admin = admin.site.get_model_admin(get_user_model())
+    if UserQuotaInline not in user_admin.inlines:
         user_admin.inlines = [*user_admin.inlines, UserQuotaInline]
 
 

@@ -124,8 +124,10 @@ def user_admin_extend(site: admin.AdminSite) -> None:
     ``accounts`` owns the user admin; this adds one read-only field to it
     (accounts comes first in INSTALLED_APPS, so its admin is registered).
     """
-    user_admin = site._registry.get(get_user_model())
-    if user_admin is None or hasattr(user_admin, "attachment_storage_used"):
+    if not site.is_registered(get_user_model()):
+        return
+    user_admin = site.get_model_admin(get_user_model())
+    if hasattr(user_admin, "attachment_storage_used"):
         return
     user_admin.attachment_storage_used = attachment_storage_used
     user_admin.readonly_fields = (

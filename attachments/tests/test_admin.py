@@ -90,7 +90,7 @@ def test_user_admin_extend_shows_storage_used():
     AttachmentFactory(
         uploaded_by=user, size_bytes=9999, status=Attachment.Status.REJECTED
     )
-    model_admin = site._registry[get_user_model()]
+    model_admin = site.get_model_admin(get_user_model())
     request = RequestFactory().get("/")
     assert "attachment_storage_used" in model_admin.get_readonly_fields(request, user)
     assert model_admin.get_fieldsets(request, user)[-1][1]["fields"] == (
@@ -99,9 +99,18 @@ def test_user_admin_extend_shows_storage_used():
     assert model_admin.attachment_storage_used(user) == "2.0\xa0KB"
 
 
+def test_user_admin_extend_without_user_admin_changes_nothing():
+    """On a site where no one registered the user model, nothing is added."""
+    site = admin.AdminSite()
+
+    user_admin_extend(site)
+
+    assert not site.is_registered(get_user_model())
+
+
 def test_user_admin_change_page_shows_storage_used(staff_client):
     """The real user admin page shows the user's attachment storage."""
-    if get_user_model() not in admin.site._registry:
+    if not admin.site.is_registered(get_user_model()):
         pytest.skip("accounts has no user admin")
     user = UserFactory()
     AttachmentFactory(uploaded_by=user, size_bytes=3 * 1024 * 1024)
