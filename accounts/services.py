@@ -267,8 +267,10 @@ def _user_sync(
         user_set_verified_email(user=user, email=email)
 
 
-def user_update_profile(*, user: User, display_name: str) -> User:
-    """Change the user's editable profile fields."""
+def user_update_profile(*, user: User, display_name: str | None = None) -> User:
+    """Change the user's editable profile fields (those given; none is no change)."""
+    if display_name is None:
+        return user
     user.display_name = display_name.strip()
     user.full_clean(exclude=["password", "email", "sub"])
     user.save(update_fields=["display_name", "updated_at"])

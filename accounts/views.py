@@ -47,8 +47,12 @@ class MeApi(APIView):
 
     @extend_schema(request=InputSerializer, responses=ProfileOutputSerializer)
     def patch(self, request):
-        """Change the display name; the email comes from Cognito and is read-only."""
-        incoming = self.InputSerializer(data=request.data)
+        """Change the display name; the email comes from Cognito and is read-only.
+
+        A partial update, as the schema's ``PatchedMeInputRequest`` says: ``{}``
+        changes nothing and answers the profile.
+        """
+        incoming = self.InputSerializer(data=request.data, partial=True)
         incoming.is_valid(raise_exception=True)
         user = user_update_profile(user=request.user, **incoming.validated_data)
         return Response(user_profile(user=user))

@@ -359,9 +359,9 @@ def access_grant(
     return access, True
 
 
-def access_update(*, access: DocumentAccess, role: str) -> DocumentAccess:
-    """Change the role of a grant."""
-    if access.role != role:
+def access_update(*, access: DocumentAccess, role: str | None = None) -> DocumentAccess:
+    """Change the role of a grant (``None`` leaves it)."""
+    if role is not None and access.role != role:
         access.role = role
         access.save(update_fields=["role", "updated_at"])
     return access

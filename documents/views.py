@@ -501,7 +501,8 @@ class AccessDetailApi(APIView):
             user=request.user, document_id=document_id, minimum_role=Role.OWNER
         )
         access = services.access_get(document=document, access_id=access_id)
-        incoming = self.InputSerializer(data=request.data)
+        # A partial update (PATCH): ``{}`` changes nothing.
+        incoming = self.InputSerializer(data=request.data, partial=True)
         incoming.is_valid(raise_exception=True)
         access = services.access_update(access=access, **incoming.validated_data)
         return Response(access_data(access))

@@ -180,6 +180,18 @@ def test_access_update_role_by_owner(doc, owner, viewer, client_for):
     assert response.json()["role"] == "editor"
 
 
+def test_access_update_without_fields_changes_nothing(doc, owner, viewer, client_for):
+    """PATCH is partial, as the schema says: ``{}`` answers the unchanged grant."""
+    access = DocumentAccess.objects.get(user=viewer)
+
+    response = client_for(owner).patch(url(doc, access), {}, format="json")
+
+    assert response.status_code == 200
+    assert response.json()["role"] == "viewer"
+    access.refresh_from_db()
+    assert access.role == "viewer"
+
+
 @pytest.mark.parametrize(
     ("role", "code"), [("editor", "owner_only"), ("viewer", "read_only")]
 )
