@@ -151,7 +151,7 @@ def document_compare_and_swap(
     *,
     document: Document,
     user: "User",
-    expected_version: int,
+    expected_version: int | None,
     changes: dict,
     restored_from: int | None = None,
     merged_from: tuple[int, int] | None = None,
@@ -160,13 +160,17 @@ def document_compare_and_swap(
 
     The check and the write are one ``UPDATE … WHERE id AND version``: of
     concurrent writers holding the same version exactly one wins, the others
-    get :class:`VersionConflict` with the current document.
+    get :class:`VersionConflict` with the current document. With
+    ``expected_version=None`` (no ``If-Match``, or ``*``) the write applies to
+    whatever version is current when it runs, so a concurrent write never
+    makes it a 412.
     """
     now = timezone.now()
+    rows = Document.objects.filter(pk=document.pk, trashed_at__isnull=True)
+    if expected_version is not None:
+        rows = rows.filter(version=expected_version)
     with transaction.atomic():
-        updated = Document.objects.filter(
-            pk=document.pk, version=expected_version, trashed_at__isnull=True
-        ).update(
+        updated = rows.update(
             **changes,
             version=F("version") + 1,
             updated_at=now,
@@ -212,9 +216,11 @@ def document_update(
     if body is not None:
         check_body_size(body)
         changes["body"] = body
-    version = document.version if expected_version is None else expected_version
     return document_compare_and_swap(
-        document=document, user=user, expected_version=version, changes=changes
+        document=document,
+        user=user,
+        expected_version=expected_version,
+        changes=changes,
     )
 
 
@@ -226,11 +232,10 @@ def revision_restore(
     expected_version: int | None = None,
 ) -> Document:
     """Make ``revision``'s content current again, always as a new revision."""
-    version = document.version if expected_version is None else expected_version
     return document_compare_and_swap(
         document=document,
         user=user,
-        expected_version=version,
+        expected_version=expected_version,
         changes={"title": revision.title, "body": revision.body},
         restored_from=revision.number,
     )
