@@ -45,6 +45,9 @@ from documents.serializers import (
 from project.exceptions import ApplicationError
 from project.idempotency import idempotent
 
+# The If-Match this API takes: one of its own ETags, or ``*`` (declared as the
+# header's schema pattern; anything else is 400 invalid_if_match).
+IF_MATCH_PATTERN = r'^(\*|(W/)?"[0-9]{1,10}")$'
 _ETAG = re.compile(r'^(?:W/)?"(\d{1,10})"$')
 # Values the list's common requests send, in the one spelling for which the
 # filter serializer's answer is the value itself (see list_filters_fast).
@@ -61,6 +64,7 @@ IF_MATCH = OpenApiParameter(
     location=OpenApiParameter.HEADER,
     required=True,
     description='The ETag of the version being changed, e.g. "3".',
+    pattern=IF_MATCH_PATTERN,
 )
 
 

@@ -63,7 +63,9 @@ KEY_HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 STORED_HEADERS = ("Location", "ETag", "Last-Modified", "Content-Location", "Link")
 TRANSIENT_STATUSES = frozenset({408, 409, 423, 425, 429})
-_KEY_PATTERN = re.compile(r"[\x21-\x7e]{1,255}")
+# Declared as the header's schema pattern (project.schema), checked here.
+KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
+_KEY_PATTERN = re.compile(KEY_PATTERN)
 
 
 @dataclass(frozen=True)

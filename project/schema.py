@@ -23,6 +23,8 @@ from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
+from project.idempotency import KEY_PATTERN
+
 IDEMPOTENCY_HEADER_DOC = (
     "Optional, at most 255 printable ASCII characters. A retry with the same key "
     "and the same request returns the first response (header "
@@ -122,6 +124,7 @@ class AutoSchema(SpectacularAutoSchema):
                     OpenApiParameter.HEADER,
                     required=False,
                     description=IDEMPOTENCY_HEADER_DOC,
+                    pattern=KEY_PATTERN,
                 )
             )
         return parameters
