@@ -227,6 +227,8 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "aiproxy.schema.add_ai_operations",
         "project.schema.add_error_responses",
+        "project.schemahooks.add_links",
+        "project.schemahooks.allow_empty_query_values",
     ],
 }
 
