@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export PORT
 
-.PHONY: run test test-infra docs lint format setup clean chromium pdf-libs image image-test
+.PHONY: run test test-infra api-fuzz docs lint format setup clean chromium pdf-libs image image-test
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found; set PYTHON=/path/to/python3.11"; exit 1; }
@@ -50,7 +50,7 @@ pdf-libs: setup
 	fi
 
 ## test: set up, lint, check formatting, build the docs, run the whole suite
-## (browser tests too)
+## (browser tests too), then the API fuzz run (api-fuzz)
 test: setup chromium pdf-libs
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -58,9 +58,16 @@ test: setup chromium pdf-libs
 	$(BIN)/hadolint Dockerfile
 	$(BIN)/python manage.py makemigrations --check --dry-run --settings=project.settings.test
 	$(BIN)/pytest --postgresql-note=var/postgresql-not-run.txt $(PYTEST_ARGS)
+	$(MAKE) --no-print-directory api-fuzz
 	$(MAKE) --no-print-directory test-infra
 	@# Last: the PostgreSQL-only tests a SQLite run skipped, and how to run them.
 	@cat var/postgresql-not-run.txt 2>/dev/null || true
+
+## api-fuzz: schemathesis against the served schema of a real server (gunicorn,
+## QUIRE_SERVE=all) on a fresh database (PostgreSQL next to DATABASE_URL, else
+## SQLite), with local-issuer tokens; under 3 minutes; reports in var/api-fuzz/
+api-fuzz: setup
+	$(BIN)/python .ci/api_fuzz.py
 
 ## test-infra: synthesize both CDK stages offline (needs Node.js), assert, cfn-lint
 INFRA_VENV := infra/.venv
