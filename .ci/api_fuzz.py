@@ -46,6 +46,9 @@ BASELINE = BASE_DIR / ".ci" / "schemathesis-baseline.json"
 # Operations that end the session or the account: run last, with their own user.
 FINAL_OPERATIONS = ["me_sign_out_post", "me_delete"]
 STARTUP_SECONDS = 60
+STATEFUL_SECONDS = 30
+FINAL_SECONDS = 10
+MIGRATE_SECONDS = 180
 
 
 def _say(*parts: str) -> None:
@@ -136,6 +139,7 @@ def _manage(env: dict[str, str], *args: str) -> str:
         check=True,
         capture_output=True,
         text=True,
+        timeout=MIGRATE_SECONDS,
     )
     return result.stdout.strip()
 
@@ -197,8 +201,9 @@ def main() -> int:
     parser.add_argument(
         "--max-time",
         type=int,
-        default=int(os.environ.get("API_FUZZ_MAX_TIME", "90")),
-        help="seconds for the main run (default: %(default)s, API_FUZZ_MAX_TIME)",
+        default=int(os.environ.get("API_FUZZ_MAX_TIME", "55")),
+        help="seconds for the per-operation phases (default: %(default)s, "
+        "API_FUZZ_MAX_TIME); the stateful phase has 30 more, the final part 10",
     )
     parser.add_argument(
         "--report-dir", type=Path, default=BASE_DIR / "var" / "api-fuzz"
@@ -223,14 +228,11 @@ def main() -> int:
     env = _environment(database, workdir, port)
     log = report_dir / "server.log"
     server = None
+    status = 0
     try:
         database.create()
         _say(f"== api-fuzz: {database.vendor} database, migrating")
         _manage(env, "migrate", "--noinput", "--verbosity", "0")
-        tokens = [
-            _manage(env, "issue_dev_token", "--email", email, "--ttl", "3600")
-            for email in ("fuzz@example.com", "fuzz-final@example.com")
-        ]
         with log.open("w") as output:
             server = subprocess.Popen(  # noqa: S603 - the command make run serves with
                 [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py"],
@@ -240,38 +242,60 @@ def main() -> int:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
+        # Minted while the server boots.
+        tokens = [
+            _manage(env, "issue_dev_token", "--email", email, "--ttl", "3600")
+            for email in ("fuzz@example.com", "fuzz-final@example.com")
+        ]
         _wait_ready(url, server, log)
         _say(
             f"== api-fuzz: server ready on {url} after {time.monotonic() - started:.0f} s"
         )
+        extra = list(options.schemathesis_args)
         if options.update_baseline:
-            options.schemathesis_args.append("--baseline-update")
+            extra.append("--baseline-update")
         excluded = [
             arg for op in FINAL_OPERATIONS for arg in ("--exclude-operation-id", op)
         ]
         included = [
             arg for op in FINAL_OPERATIONS for arg in ("--include-operation-id", op)
         ]
-        status = _schemathesis(
-            url,
-            tokens[0],
-            report_dir,
-            "main",
-            [
-                "--max-time",
-                str(options.max_time),
-                *excluded,
-                *options.schemathesis_args,
-            ],
-        )
-        final = _schemathesis(
-            url,
-            tokens[1],
-            report_dir,
-            "final",
-            ["--max-time", "10", *included, *options.schemathesis_args],
-        )
-        status = status or final
+        runs = [
+            # Every operation on its own: examples, boundary cases, random data.
+            (
+                "main",
+                tokens[0],
+                ["--phases", "examples,coverage,fuzzing"],
+                options.max_time,
+                excluded,
+            ),
+            # Chains along the schema's links (create -> read -> edit...), with
+            # its own budget so that a slow machine does not starve it.
+            (
+                "stateful",
+                tokens[0],
+                ["--phases", "stateful"],
+                STATEFUL_SECONDS,
+                excluded,
+            ),
+            # Sign-out and account deletion, last, with their own user.
+            (
+                "final",
+                tokens[1],
+                ["--phases", "examples,coverage,fuzzing"],
+                FINAL_SECONDS,
+                included,
+            ),
+        ]
+        for label, token, phases, seconds, selection in runs:
+            code = _schemathesis(
+                url,
+                token,
+                report_dir,
+                label,
+                [*phases, "--max-time", str(seconds), *selection, *extra],
+            )
+            status = status or code
     finally:
         _say(f"== api-fuzz: stopping after {time.monotonic() - started:.0f} s")
         if server is not None:
