@@ -34,6 +34,7 @@ from documents.serializers import (
     conflicts_data,
 )
 from documents.views import (
+    IF_MATCH_PATTERN,
     BodyLimitMixin,
     _body_field,
     _title_field,
@@ -199,6 +200,7 @@ class ShareLinkOpenApi(BodyLimitMixin, APIView):
                 location=OpenApiParameter.HEADER,
                 required=True,
                 description='The ETag of the version being changed, e.g. "3".',
+                pattern=IF_MATCH_PATTERN,
             ),
             PREFER_HEADER,
             MERGED_FROM_HEADER,
