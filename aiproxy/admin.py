@@ -13,7 +13,8 @@ from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 
@@ -140,7 +141,9 @@ def _user_link(user: Any) -> str:
     if user is None:
         return "—"
     url = reverse("admin:accounts_user_change", args=[user.pk])
-    return format_html('<a href="{}">{}</a>', url, user.email or user.pk)
+    local, at, domain = (user.email or str(user.pk)).partition("@")
+    # A narrow column breaks a long email after its "@", not mid-word.
+    return format_html('<a href="{}">{}{}<wbr>{}</a>', url, local, at, domain)
 
 
 def _document_link(document: Any) -> str:
@@ -149,6 +152,20 @@ def _document_link(document: Any) -> str:
     url = reverse("admin:documents_document_change", args=[document.pk])
     title = Truncator(document.title or str(document.pk)).chars(32)
     return format_html('<a href="{}">{}</a>', url, title)
+
+
+def _breakable(code: str) -> str:
+    """Return ``code`` with a line-break chance after each underscore."""
+    return format_html_join(
+        mark_safe("<wbr>"),  # noqa: S308 - a constant tag
+        "{}",
+        ((part,) for part in _split_after(code)),
+    )
+
+
+def _split_after(code: str) -> list[str]:
+    parts = code.split("_")
+    return [part + "_" for part in parts[:-1]] + parts[-1:]
 
 
 @admin.register(UsageRecord)
@@ -164,11 +181,13 @@ class UsageRecordAdmin(CsvExportAdmin):
     csv_export = staticmethod(usage_export_csv)
     actions = ["export_selected_csv"]
 
+    class Media:
+        css = {"all": ["aiproxy/ledger.css"]}
+
     list_display = [
         "created_at",
         "user_link",
-        "model_name",
-        "document_link",
+        "request_display",
         "status_display",
         "tokens",
         "cost_display",
@@ -229,10 +248,27 @@ class UsageRecordAdmin(CsvExportAdmin):
     def document_link(self, obj: UsageRecord) -> str:
         return _document_link(obj.document)
 
+    @admin.display(description=_("request"), ordering="model_name")
+    def request_display(self, obj: UsageRecord) -> str:
+        """Show the model asked for; for a document action, the action and document."""
+        if obj.document_id is None and not obj.action:
+            return obj.model_name
+        return format_html(
+            '{}<br><span class="quiet">{} · {}</span>',
+            obj.model_name,
+            obj.get_action_display(),
+            _document_link(obj.document),
+        )
+
     @admin.display(description=_("status"), ordering="status")
     def status_display(self, obj: UsageRecord) -> str:
+        """Show the status, and under it the error code of a failed request."""
         if obj.error_code and obj.error_code != obj.status:
-            return f"{obj.status} · {obj.error_code}"
+            return format_html(
+                '{}<br><span class="quiet">{}</span>',
+                obj.status,
+                _breakable(obj.error_code),
+            )
         return obj.status
 
     @admin.display(description=_("tokens"))

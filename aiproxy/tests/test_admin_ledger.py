@@ -82,8 +82,8 @@ def test_ledger_user_and_document_cells_link_to_their_pages(staff_client):
 
 
 def test_ledger_list_keeps_few_columns(staff_client):
-    """The list shows seven columns; the details are on the row's page."""
-    assert len(UsageRecordAdmin.list_display) == 7
+    """The list shows six columns; the details are on the row's page."""
+    assert len(UsageRecordAdmin.list_display) == 6
     assert "latency_ms" not in UsageRecordAdmin.list_display
 
 
@@ -101,9 +101,28 @@ def test_ledger_row_page_shows_the_details(staff_client):
 
 
 def test_ledger_status_cell_carries_the_error_code(staff_client):
-    """A failed row's status cell names its error code."""
+    """A failed row's status cell names its error code, breakable at underscores."""
     UsageRecordFactory(status="timeout", error_code="upstream_timeout")
-    assert "timeout · upstream_timeout" in staff_client.get(LEDGER).content.decode()
+    assert (
+        '<td class="field-status_display">timeout<br>'
+        '<span class="quiet">upstream_<wbr>timeout</span></td>'
+    ) in staff_client.get(LEDGER).content.decode()
+
+
+def test_ledger_request_cell_names_the_action_of_a_document_request(staff_client):
+    """A document action's row says the model, the action and the document."""
+    document = DocumentFactory(title="Plan")
+    UsageRecordFactory(document=document, action="translate", model_name="m-1")
+    content = staff_client.get(LEDGER).content.decode()
+    assert 'm-1<br><span class="quiet">Translate · <a href=' in content
+
+
+def test_ledger_user_cell_breaks_after_the_at_sign(staff_client):
+    """A long email may wrap after its "@" in the narrow user column."""
+    UsageRecordFactory(user=UserFactory(email="someone.long@example.com"))
+    assert (
+        "someone.long@<wbr>example.com</a>" in staff_client.get(LEDGER).content.decode()
+    )
 
 
 def test_ledger_totals_count_refused_rows_apart(staff_client):
