@@ -230,26 +230,29 @@ class _Images:
         self.by_source: dict[str, ServerFile] = {}
         self.skipped = 0
 
-    def _file_for(self, url: str) -> ServerFile | None:
-        item = self.by_source.get(url)
-        if item is not None or len(self.files) >= MAX_IMAGES:
-            return item
-        name, data = self.resolve(url)
-        content_type = attachment_image_type(data) if data is not None else None
+    def _file_for(self, found: tuple[str, bytes | None]) -> ServerFile | None:
+        name, data = found
+        if data is None or len(self.files) >= MAX_IMAGES:
+            return None
+        content_type = attachment_image_type(data)
         if content_type is None:
             return None
         item = ServerFile(filename=name, content_type=content_type, data=data)
         self.files.append(item)
-        self.by_source[url] = item
         return item
 
     def visit(self, element: dict) -> None:
         if element.get("t") != "Image":
             return
         attr, inlines, (url, title) = element["c"]
-        if self.resolve(url) is None and url.startswith(("http://", "https://")):
-            return
-        item = None if self.resolve(url) is None else self._file_for(url)
+        item = self.by_source.get(url)
+        if item is None:
+            found = self.resolve(url)
+            if found is None and url.startswith(("http://", "https://")):
+                return
+            item = None if found is None else self._file_for(found)
+            if item is not None:
+                self.by_source[url] = item
         if item is not None:
             target = reverse("attachments:attachment-download", args=[item.id])
             element["c"] = [["", [], []], inlines, [target, title]]
@@ -307,11 +310,13 @@ def _convert(kind: str, data: bytes) -> tuple[str, dict | None, _Images]:
         # Sanitised first (scripts dropped); data: images are set aside
         # under stand-in URLs and become attachments.
         stash: dict[str, str] = {}
+        tokens: dict[str, str] = {}
 
         def keep_data(url: str) -> str:
-            token = f"https://quire.invalid/import-image/{len(stash)}"
-            stash[token] = url
-            return token
+            if url not in tokens:
+                tokens[url] = f"https://quire.invalid/import-image/{len(stash)}"
+                stash[tokens[url]] = url
+            return tokens[url]
 
         clean = convert.sanitize_html(
             html, data_image=keep_data, drop_content=frozenset({"title"})

@@ -243,6 +243,11 @@ class DocumentImportApi(APIView):
     parser_classes = [MultiPartParser]
     throttle_scope = "convert"
 
+    class InputSerializer(serializers.Serializer):
+        title = StrictCharField(
+            max_length=200, allow_blank=True, single_line=True, required=False
+        )
+
     @extend_schema(
         operation_id="v1_documents_import",
         summary="Import a file as a new document",
@@ -320,9 +325,4 @@ class DocumentImportApi(APIView):
                 "Location": request.build_absolute_uri(location),
                 "ETag": f'"{result.document.version}"',
             },
-        )
-
-    class InputSerializer(serializers.Serializer):
-        title = StrictCharField(
-            max_length=200, allow_blank=True, single_line=True, required=False
         )

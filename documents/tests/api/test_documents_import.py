@@ -413,3 +413,15 @@ def test_import_retry_with_idempotency_key_creates_one_document(auth_client):
     assert again["Idempotent-Replayed"] == "true"
     assert again.json()["id"] == first.json()["id"]
     assert Document.objects.count() == 1
+
+
+def test_import_same_image_twice_is_one_attachment(auth_client):
+    """An image shown twice is stored once; both places link to it."""
+    uri = "data:image/png;base64," + base64.b64encode(PNG_BYTES).decode()
+    html = f'<p><img src="{uri}" alt="one"></p><p><img src="{uri}" alt="two"></p>'
+
+    response = send(auth_client, html.encode(), name="twice.html", content_type="")
+
+    attachment = Attachment.objects.get()
+    url = f"/api/v1/attachments/{attachment.pk}/download/"
+    assert response.json()["body"] == f"![one]({url})\n\n![two]({url})\n"
