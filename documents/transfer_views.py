@@ -276,7 +276,7 @@ class DocumentImportApi(APIView):
         },
         responses={
             201: ImportOutputSerializer,
-            **error_responses(400, 413, 415, 503),
+            **error_responses(400, 409, 413, 415, 422, 503),
         },
         tags=["documents"],
     )
