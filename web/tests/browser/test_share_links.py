@@ -40,6 +40,7 @@ def test_share_link_opened_anonymously_then_revoked_is_404(browser, sign_in, sho
     expect(owner.locator("#share-links")).to_have_text(
         re.compile(r"^Anyone with the link can view\s*Revoke$")
     )
+    axe(owner, context="in the share panel with a new link")
     shot(owner, "share-panel")
 
     visitor = browser.new_context().new_page()
