@@ -89,3 +89,36 @@ def test_share_link_editor_link_opens_the_editor_for_a_signed_in_user(
     assert Document.objects.get(pk=doc_id).body == "First line\nA guest's line\n"
     guest.goto(f"{app_url}/#/d/{doc_id}")  # the link granted nothing else
     expect(guest.locator("#notice")).to_contain_text("no longer exists")
+
+
+def test_share_link_editor_and_owner_in_different_paragraphs_both_save(
+    browser, sign_in
+):
+    """A writer through an editor link and the owner at once: the saves are merged."""
+    from documents.models import Document
+
+    base = "First paragraph.\n\nSecond paragraph.\n"
+    owner = sign_in(browser.new_context().new_page(), "mergelinker@example.com")
+    doc_id = new_document(owner, "Merged through a link", base)
+    url = create_link(owner, role="editor")
+    owner.get_by_role("button", name="Close panel").click()
+    guest = sign_in(browser.new_context().new_page(), "mergeguest@example.com")
+    guest.goto(url)
+    expect(guest.get_by_label("Text (Markdown)")).to_have_value(base)
+    version = Document.objects.get(pk=doc_id).version
+
+    owner.get_by_label("Text (Markdown)").fill(
+        "First paragraph, by the owner.\n\nSecond paragraph.\n"
+    )
+    expect(owner.locator("#save-state")).to_have_text(f"Saved · version {version + 1}")
+    guest.get_by_label("Text (Markdown)").fill(
+        "First paragraph.\n\nSecond paragraph, by a guest.\n"
+    )
+
+    both = "First paragraph, by the owner.\n\nSecond paragraph, by a guest.\n"
+    expect(guest.locator("#save-state")).to_have_text(
+        re.compile(rf"Saved · version {version + 2} · merged")
+    )
+    expect(guest.get_by_label("Text (Markdown)")).to_have_value(both)
+    expect(guest.locator("#conflict")).to_be_hidden()
+    assert Document.objects.get(pk=doc_id).body == both
