@@ -124,12 +124,21 @@ _ACTION_REQUEST = {
     },
 }
 
+# One event of the stream, as a client (and schemathesis, and OpenAPI 3.2's
+# itemSchema) reads it: each `data:` payload is a JSON object, the last one
+# `[DONE]`.
 _SSE = {
     "text/event-stream": {
         "schema": {
-            "type": "string",
-            "description": "`data: {chat.completion.chunk}` events, then "
+            "type": "object",
+            "description": "Each server-sent event: `data: {chat.completion.chunk}` "
+            'events (after a failure mid-stream, `data: {"error": {...}}`), then '
             "`data: [DONE]`.",
+            "required": ["data"],
+            "properties": {
+                "event": {"type": "string"},
+                "data": {"type": "string", "pattern": r"^(\[DONE\]|\{.*\})$"},
+            },
         }
     }
 }

@@ -1,6 +1,12 @@
 """The async AI routes appear in the OpenAPI schema."""
 
+import json
+
+import jsonschema
 import pytest
+from asgiref.sync import async_to_sync
+
+from documents.tests.factories import DocumentFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -33,3 +39,44 @@ def test_openapi_describes_document_actions(schema):
     assert action["schema"]["enum"] == ["continue", "rewrite", "summarize", "translate"]
     options = schema["components"]["schemas"]["DocumentActionRequest"]["properties"]
     assert {"target_language", "tone", "length", "stream"} <= set(options)
+
+
+def _events(response) -> list[dict]:
+    """Return the stream's events as a client reads them (``data`` and ``event``)."""
+    content = response.streaming_content
+    if hasattr(content, "__aiter__"):
+        content = async_to_sync(_read)(content)
+    raw = b"".join(content).decode()
+    return [
+        {"event": "message", "data": block.removeprefix("data: ")}
+        for block in raw.split("\n\n")
+        if block.startswith("data: ")
+    ]
+
+
+async def _read(content) -> list[bytes]:
+    return [part async for part in content]
+
+
+def test_openapi_stream_events_match_the_declared_event_schema(
+    schema, auth_client, user
+):
+    """Every event of a streamed document action matches the declared SSE schema."""
+    operation = schema["paths"]["/api/v1/documents/{document_id}/ai/{action}/"]["post"]
+    event_schema = operation["responses"]["200"]["content"]["text/event-stream"][
+        "schema"
+    ]
+    document = DocumentFactory(owner=user)
+    response = auth_client.post(
+        f"/api/v1/documents/{document.pk}/ai/summarize/",
+        data=json.dumps({"stream": True}),
+        content_type="application/json",
+    )
+    assert response["Content-Type"] == "text/event-stream"
+
+    events = _events(response)
+
+    assert len(events) > 2
+    assert events[-1]["data"] == "[DONE]"
+    for event in events:
+        jsonschema.validate(event, event_schema)
