@@ -11,6 +11,10 @@ schemathesis' stateful phase, ``make api-fuzz``) that follow it:
   (``?scope=``) of an optional serializer field as absent (the field's
   default), so every optional query parameter declares
   ``allowEmptyValue: true``.
+- :func:`describe_upload_bodies`: the JSON body of an upload asks for a
+  direct-to-S3 upload; where the storage takes only multipart (local files),
+  it answers 415 ``multipart_required``, so this server's schema offers only
+  multipart there.
 """
 
 from typing import Any
@@ -128,4 +132,19 @@ def allow_empty_query_values(
         for parameter in operation.get("parameters", []):
             if parameter.get("in") == "query" and not parameter.get("required"):
                 parameter["allowEmptyValue"] = True
+    return result
+
+
+def describe_upload_bodies(
+    result: dict[str, Any], generator: Any, request: Any, public: bool
+) -> dict[str, Any]:
+    """Postprocessing hook: no JSON upload body where uploads are multipart only."""
+    from attachments.adapters.storage import attachment_storage
+
+    if attachment_storage().is_direct_upload:
+        return result
+    upload = _operations(result).get("document_attachments_post", {})
+    content = upload.get("requestBody", {}).get("content", {})
+    if "multipart/form-data" in content:
+        content.pop("application/json", None)
     return result

@@ -229,6 +229,7 @@ SPECTACULAR_SETTINGS = {
         "project.schema.add_error_responses",
         "project.schemahooks.add_links",
         "project.schemahooks.allow_empty_query_values",
+        "project.schemahooks.describe_upload_bodies",
     ],
 }
 

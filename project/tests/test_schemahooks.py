@@ -115,3 +115,19 @@ def test_empty_permanent_reads_as_absent(user, client_for):
 
     assert response.status_code == 204
     assert Document.objects.get(pk=document.pk).trashed_at is not None
+
+
+def test_local_storage_upload_offers_only_multipart(schema, user, client_for):
+    """With local files the upload takes multipart only; JSON is 415, as declared."""
+    upload = _operations(schema)["document_attachments_post"]["requestBody"]
+    document = DocumentFactory(owner=user)
+
+    response = client_for(user).post(
+        f"/api/v1/documents/{document.pk}/attachments/",
+        {"filename": "a.txt", "content_type": "text/plain", "size": 1},
+        format="json",
+    )
+
+    assert set(upload["content"]) == {"multipart/form-data"}
+    assert response.status_code == 415
+    assert response.json()["code"] == "multipart_required"
