@@ -32,7 +32,7 @@ ALLOWED_HOSTS += ecs_private_ips(env.str("ECS_CONTAINER_METADATA_URI_V4", defaul
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "project.apps.QuireAdminConfig",  # django.contrib.admin with Quire's site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -151,10 +151,15 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+# Times to the second with their zone (project/formats/): staff compare them
+# with log lines and the ledger, where minutes are not enough.
+FORMAT_MODULE_PATH = ["project.formats"]
 
 # --- Static and media files ----------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env.str("DJANGO_STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
+# Files served at the site's root by whitenoise (favicon.ico).
+WHITENOISE_ROOT = BASE_DIR / "project" / "root"
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env.str("DJANGO_MEDIA_ROOT", default=str(VAR_DIR / "media")))
 STORAGES = {
