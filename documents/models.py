@@ -80,6 +80,8 @@ class DocumentAccess(BaseModel):
     )
 
     class Meta:
+        verbose_name = "document access"
+        verbose_name_plural = "document accesses"
         constraints = [
             models.UniqueConstraint(
                 fields=["document", "user"],
