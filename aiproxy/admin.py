@@ -18,7 +18,8 @@ from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 
-from aiproxy import providers
+# adminuser: imported for its effect, the AI usage on the user's page.
+from aiproxy import adminuser, providers  # noqa: F401
 from aiproxy.models import AIModel, UsageRecord, UserQuota
 from aiproxy.money import PER_MILLION, price_per_million, usd, usd_price
 from aiproxy.selectors import usage_totals

@@ -1,7 +1,6 @@
 """Admin: attachment oversight, a staff-only download, storage used per user."""
 
 from django.contrib import admin
-from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.shortcuts import get_object_or_404
@@ -9,19 +8,23 @@ from django.template.defaultfilters import filesizeformat
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from attachments.models import Attachment, StorageDeletion
 from attachments.selectors import attachment_storage_used_bytes
 from attachments.services import storage_delete_later
 from attachments.views import attachment_download_response
+from project.adminlinks import linked, list_link, user_admin_add_field
 
 
 @admin.register(Attachment)
 class AttachmentAdmin(admin.ModelAdmin):
     list_display = [
         "filename",
-        "document",
-        "uploaded_by",
+        linked("document", description=_("document"), ordering="document__title"),
+        linked(
+            "uploaded_by", description=_("uploaded by"), ordering="uploaded_by__email"
+        ),
         "size",
         "content_type",
         "status",
@@ -118,29 +121,28 @@ def attachment_storage_used(user) -> str:
     return filesizeformat(attachment_storage_used_bytes(user=user))
 
 
-def user_admin_extend(site: admin.AdminSite) -> None:
-    """Show storage used on the user admin, whoever registered it.
-
-    ``accounts`` owns the user admin; this adds one read-only field to it
-    (accounts comes first in INSTALLED_APPS, so its admin is registered).
-    """
-    if not site.is_registered(get_user_model()):
-        return
-    user_admin = site.get_model_admin(get_user_model())
-    if hasattr(user_admin, "attachment_storage_used"):
-        return
-    user_admin.attachment_storage_used = attachment_storage_used
-    user_admin.readonly_fields = (
-        *user_admin.readonly_fields,
-        "attachment_storage_used",
+@admin.display(description=_("Their attachments"))
+def attachment_links(user) -> str:
+    """Link to the files the user uploaded, with their count."""
+    if user is None or user.pk is None:
+        return "-"
+    count = Attachment.objects.filter(uploaded_by=user).count()
+    return list_link(
+        Attachment,
+        ngettext("%(n)s attachment", "%(n)s attachments", count) % {"n": count},
+        uploaded_by=user.pk,
     )
-    if user_admin.fieldsets:
-        user_admin.fieldsets = (
-            *user_admin.fieldsets,
-            (_("Attachments"), {"fields": ("attachment_storage_used",)}),
+
+
+def user_admin_extend(site: admin.AdminSite) -> None:
+    """Show storage used and a link to the user's attachments on the user admin."""
+    for name, display in [
+        ("attachment_storage_used", attachment_storage_used),
+        ("attachment_links", attachment_links),
+    ]:
+        user_admin_add_field(
+            name=name, display=display, section=_("Attachments"), site=site
         )
-    elif user_admin.fields:
-        user_admin.fields = (*user_admin.fields, "attachment_storage_used")
 
 
 user_admin_extend(admin.site)

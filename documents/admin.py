@@ -7,13 +7,18 @@ and ``access_revoke``. Django's change message and admin log record them.
 """
 
 from django import forms
+from django.apps import apps
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Exists, OuterRef
+from django.db.models import Count, Exists, OuterRef, Q
+from django.utils.functional import cached_property
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
-from documents import services
+from documents import selectors, services
 from documents.models import Document, DocumentAccess, DocumentRevision
+from project.adminlinks import linked, list_link, user_admin_add_field
 from project.exceptions import ApplicationError
 
 
@@ -64,6 +69,41 @@ class DocumentAccessForm(forms.ModelForm):
         """Return the address as the sharing service stores it (lower-cased)."""
         return self.cleaned_data["email"].strip().lower()
 
+    def validate_unique(self) -> None:
+        """Check uniqueness for new grants only.
+
+        A stored grant's email cannot change here (its field is disabled) and
+        its role is in no constraint, so checking it again would cost one
+        query per grant on every save of the page. New grants are checked
+        here, by the formset's ``clean`` and by ``access_grant``.
+        """
+        if not self.fields["email"].disabled:
+            super().validate_unique()
+
+
+class StoredGrantField(forms.ModelChoiceField):
+    """A posted grant id, found among the formset's grants: no query per row.
+
+    Django's formsets check each row's id with one query; the page's grants
+    are already loaded (``get_queryset``), so they are looked up there. An id
+    that is not one of this document's grants is an invalid choice.
+    """
+
+    def __init__(self, *args, stored: dict[str, DocumentAccess], **kwargs) -> None:  # noqa: D107
+        super().__init__(*args, **kwargs)
+        self.stored = stored
+
+    def to_python(self, value):
+        """Return the stored grant with the posted id."""
+        if value in self.empty_values:
+            return None
+        access = self.stored.get(str(value).replace("-", "").lower())
+        if access is None:
+            raise ValidationError(
+                self.error_messages["invalid_choice"], code="invalid_choice"
+            )
+        return access
+
 
 class DocumentAccessFormSet(forms.BaseInlineFormSet):
     """Refuse what ``access_grant`` would: the owner's address, an address twice."""
@@ -73,6 +113,24 @@ class DocumentAccessFormSet(forms.BaseInlineFormSet):
         kwargs = super().get_form_kwargs(index)
         kwargs["is_existing"] = index is not None and index < self.initial_form_count()
         return kwargs
+
+    def add_fields(self, form, index) -> None:
+        """Check posted grant ids against the loaded grants (see ``StoredGrantField``)."""
+        super().add_fields(form, index)
+        name = self.model._meta.pk.name
+        field = form.fields[name]
+        form.fields[name] = StoredGrantField(
+            field.queryset,
+            initial=field.initial,
+            required=False,
+            widget=field.widget,
+            stored=self.stored_grants,
+        )
+
+    @cached_property
+    def stored_grants(self) -> dict[str, DocumentAccess]:
+        """Return the document's grants (the formset's queryset) by hex id."""
+        return {access.pk.hex: access for access in self.get_queryset()}
 
     def clean(self) -> None:
         """Check the new grants against the owner and each other."""
@@ -138,7 +196,7 @@ class DocumentRevisionInline(admin.TabularInline):
 class DocumentAdmin(admin.ModelAdmin):
     list_display = [
         "title",
-        "owner",
+        linked("owner", description=_("owner"), ordering="owner__email"),
         "version",
         "grant_count",
         "updated_at",
@@ -148,6 +206,7 @@ class DocumentAdmin(admin.ModelAdmin):
     list_filter = [TrashedFilter, SharedFilter, "updated_at"]
     search_fields = ["title", "owner__email"]
     date_hierarchy = "updated_at"
+    ordering = ["-updated_at", "-pk"]
     # Content changes go through the API (revisions, If-Match), never here.
     readonly_fields = [
         "owner",
@@ -158,6 +217,7 @@ class DocumentAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
         "trashed_at",
+        "related_links",
     ]
     fields = readonly_fields
     inlines = [DocumentAccessInline, DocumentRevisionInline]
@@ -174,6 +234,24 @@ class DocumentAdmin(admin.ModelAdmin):
     @admin.display(description=_("grants"), ordering="grant_count")
     def grant_count(self, obj) -> int:
         return obj.grant_count
+
+    @admin.display(description=_("attachments and AI requests"))
+    def related_links(self, obj: Document) -> str:
+        """Link to the document's attachments and its rows in the AI ledger."""
+        count = obj.attachments.count()
+        return format_html(
+            "{} · {}",
+            list_link(
+                apps.get_model("attachments", "Attachment"),
+                ngettext("%(n)s attachment", "%(n)s attachments", count) % {"n": count},
+                document=obj.pk,
+            ),
+            list_link(
+                apps.get_model("aiproxy", "UsageRecord"),
+                _("AI requests on this document"),
+                document=obj.pk,
+            ),
+        )
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -198,12 +276,23 @@ class DocumentAdmin(admin.ModelAdmin):
         document = form.instance
         formset.new_objects, formset.changed_objects = [], []
         formset.deleted_objects = []
-        for inline_form in formset.initial_forms:
-            # The stored grant, not the form's instance (already holding the
-            # posted values), so the service sees what changes.
-            access = services.access_get(
-                document=document, access_id=inline_form.instance.pk
-            )
+        changed = [
+            inline_form
+            for inline_form in formset.initial_forms
+            if inline_form in formset.deleted_forms
+            or "role" in inline_form.changed_data
+        ]
+        # The stored grants, not the forms' instances (already holding the
+        # posted values), so the services see what changes: one query.
+        stored = (
+            {access.pk: access for access in selectors.access_list(document=document)}
+            if changed
+            else {}
+        )
+        for inline_form in changed:
+            access = stored.get(inline_form.instance.pk)
+            if access is None:
+                continue  # revoked meanwhile (another tab, the API)
             if inline_form in formset.deleted_forms:
                 services.access_revoke(access=access)
                 formset.deleted_objects.append(access)
@@ -247,3 +336,38 @@ class DocumentAdmin(admin.ModelAdmin):
             % count,
             level=messages.WARNING,
         )
+
+
+@admin.display(description=_("Their documents"))
+def user_documents(user) -> str:
+    """Link to the documents the user owns, with counts (trash included)."""
+    if user is None or user.pk is None:
+        return "-"
+    counts = Document.objects.filter(owner=user).aggregate(
+        owned=Count("id"), trashed=Count("id", filter=Q(trashed_at__isnull=False))
+    )
+    grants = DocumentAccess.objects.filter(user=user).count()
+    return format_html(
+        "{} · {}",
+        list_link(
+            Document,
+            ngettext(
+                "%(n)s document owned (%(t)s in the trash)",
+                "%(n)s documents owned (%(t)s in the trash)",
+                counts["owned"],
+            )
+            % {"n": counts["owned"], "t": counts["trashed"]},
+            owner=user.pk,
+        ),
+        ngettext(
+            "%(n)s document shared with them",
+            "%(n)s documents shared with them",
+            grants,
+        )
+        % {"n": grants},
+    )
+
+
+user_admin_add_field(
+    name="user_documents", display=user_documents, section=_("Documents")
+)

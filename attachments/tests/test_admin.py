@@ -95,6 +95,7 @@ def test_user_admin_extend_shows_storage_used():
     assert "attachment_storage_used" in model_admin.get_readonly_fields(request, user)
     assert model_admin.get_fieldsets(request, user)[-1][1]["fields"] == (
         "attachment_storage_used",
+        "attachment_links",
     )
     assert model_admin.attachment_storage_used(user) == "2.0\xa0KB"
 

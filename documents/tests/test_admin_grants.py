@@ -142,3 +142,28 @@ def test_admin_save_leaves_the_document_untouched(staff_client):
     _post_grants(staff_client, document)
     document.refresh_from_db()
     assert document.updated_at == before
+
+
+def test_admin_grant_id_of_another_document_is_refused(staff_client):
+    """A posted grant id that is not this document's grant changes nothing."""
+    document = DocumentFactory()
+    mine = DocumentAccessFactory(document=document, role="viewer")
+    theirs = DocumentAccessFactory(role="viewer")
+    url = f"{CHANGELIST}{document.pk}/change/"
+    data = {
+        "accesses-TOTAL_FORMS": "1",
+        "accesses-INITIAL_FORMS": "1",
+        "accesses-0-id": str(theirs.pk),
+        "accesses-0-document": str(document.pk),
+        "accesses-0-role": "editor",
+        "revisions-TOTAL_FORMS": "0",
+        "revisions-INITIAL_FORMS": "0",
+    }
+
+    response = staff_client.post(url, data)
+
+    assert response.status_code == 200
+    assert response.context["inline_admin_formsets"][0].formset.errors[0]["id"]
+    mine.refresh_from_db()
+    theirs.refresh_from_db()
+    assert (mine.role, theirs.role) == ("viewer", "viewer")
