@@ -1,5 +1,7 @@
 """The Quire user: one row per Cognito identity (``sub``)."""
 
+import datetime as dt
+
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
@@ -106,4 +108,5 @@ class AccountTombstone(BaseModel):
         indexes = [models.Index(fields=["sub", "-deleted_at"])]
 
     def __str__(self) -> str:
-        return f"{self.sub} (deleted {self.deleted_at:%Y-%m-%d %H:%M})"
+        deleted = self.deleted_at.astimezone(dt.UTC)
+        return f"{self.sub} (deleted {deleted:%Y-%m-%d %H:%M:%S} UTC)"

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 import pytest
 
+from accounts.models import AccountTombstone
 from accounts.tests.factories import UserFactory
 from aiproxy.models import QuotaCounter
 from aiproxy.selectors import period_start_for
@@ -238,3 +239,35 @@ def test_admin_document_save_queries_do_not_grow_with_grants(staff_client):
 
     save(1)  # warm up content types
     assert save(20) == save(1)
+
+
+def test_admin_dashboard_has_no_inline_script_and_nothing_from_elsewhere(
+    staff_client,
+):
+    """The dashboard draws its charts with SVG: no inline script, no CDN."""
+    UsageRecordFactory()
+
+    response = staff_client.get("/admin/")
+    page = response.content.decode()
+
+    dashboard = page[page.index('id="quire-dashboard"') : page.index("app-accounts")]
+    assert "<svg" in dashboard
+    assert "<script" not in dashboard
+    assert not re.search(r"<script(?![^>]*\bsrc=)", page)
+    assert not re.search(r"(src|href)=\"(https?:)?//", page)
+    assert "script-src 'self'" in response["Content-Security-Policy"]
+
+
+def test_admin_tombstone_title_shows_seconds_and_zone(staff_client):
+    """A deleted account's page names it with its deletion time to the second."""
+    tombstone = AccountTombstone.objects.create(
+        sub="gone-sub",
+        deleted_at=dt.datetime(2026, 6, 15, 12, 34, 56, tzinfo=dt.UTC),
+        deleted_by=AccountTombstone.DeletedBy.STAFF,
+    )
+
+    page = staff_client.get(
+        f"/admin/accounts/accounttombstone/{tombstone.pk}/change/"
+    ).content.decode()
+
+    assert "gone-sub (deleted 2026-06-15 12:34:56 UTC)" in page
