@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from documents.links import services
 from documents.links.selectors import live_links_q
 from documents.models import ShareLink
+from project.adminlinks import linked
 
 
 class LiveFilter(admin.SimpleListFilter):
@@ -46,10 +47,10 @@ class LiveFilter(admin.SimpleListFilter):
 @admin.register(ShareLink)
 class ShareLinkAdmin(admin.ModelAdmin):
     list_display = [
-        "document",
+        linked("document", description=_("document"), ordering="document__title"),
         "role",
         "audience",
-        "created_by",
+        linked("created_by", description=_("created by"), ordering="created_by__email"),
         "created_at",
         "expires_at",
         "revoked_at",

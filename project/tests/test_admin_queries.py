@@ -25,7 +25,11 @@ from aiproxy.tests.factories import AIModelFactory, UsageRecordFactory, UserQuot
 from attachments.models import StorageDeletion
 from attachments.tests.factories import AttachmentFactory
 from documents.models import DocumentRevision
-from documents.tests.factories import DocumentAccessFactory, DocumentFactory
+from documents.tests.factories import (
+    DocumentAccessFactory,
+    DocumentFactory,
+    ShareLinkFactory,
+)
 from project.adminlinks import change_url, changelist_url
 
 pytestmark = pytest.mark.django_db
@@ -76,9 +80,14 @@ def _documents(n: int) -> Model:
     for _ in range(n):
         DocumentAccessFactory(document=first)
         DocumentAccessFactory(document=first, user=None, email=f"{_}@invite.test")
+        ShareLinkFactory(document=first)
         AttachmentFactory(document=first, uploaded_by=UserFactory())
         UsageRecordFactory(document=first)
     return first
+
+
+def _share_links(n: int) -> Model:
+    return [ShareLinkFactory() for _ in range(n)][0]
 
 
 def _attachments(n: int) -> Model:
@@ -117,6 +126,7 @@ BUILDERS: dict[str, Callable[[int], Model]] = {
     "accounts.User": _users,
     "accounts.AccountTombstone": _tombstones,
     "documents.Document": _documents,
+    "documents.ShareLink": _share_links,
     "attachments.Attachment": _attachments,
     "attachments.StorageDeletion": _storage_deletions,
     "aiproxy.AIModel": _ai_models,

@@ -196,7 +196,11 @@ def test_admin_user_page_shows_this_months_ai_usage_and_quota_left(staff_client)
         reserved_tokens=500,
     )
     UsageRecordFactory(
-        user=user, prompt_tokens=1_000, completion_tokens=500, cost="0.5"
+        user=user,
+        model_name="quire-mock",
+        prompt_tokens=1_000,
+        completion_tokens=500,
+        cost="0.5",
     )
     UsageRecordFactory(
         user=user, at=now - dt.timedelta(days=40), prompt_tokens=9, cost="7"
