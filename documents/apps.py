@@ -7,7 +7,7 @@ class DocumentsConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts import registry
-        from documents import selectors, services
+        from documents import schema, selectors, services  # noqa: F401 - schema
         from documents.links import admin as _links_admin  # noqa: F401 - registers
         from documents.links import services as link_services
 
