@@ -161,7 +161,12 @@ def _wait_ready(url: str, server: subprocess.Popen, log: Path) -> None:
 
 
 def _schemathesis(
-    url: str, token: str, report_dir: Path, label: str, extra: list[str]
+    url: str,
+    token: str,
+    report_dir: Path,
+    label: str,
+    extra: list[str],
+    baseline: Path | None = BASELINE,
 ) -> int:
     command = [
         str(BIN / "schemathesis"),
@@ -177,8 +182,7 @@ def _schemathesis(
         str(report_dir / f"{label}.junit.xml"),
         "--report-ndjson-path",
         str(report_dir / f"{label}.ndjson"),
-        "--baseline",
-        str(BASELINE),
+        *(["--baseline", str(baseline)] if baseline else []),
         *extra,
     ]
     _say(f"== api-fuzz ({label}): schemathesis", " ".join(command[4:5] + extra))
@@ -207,6 +211,11 @@ def main() -> int:
     )
     parser.add_argument(
         "--report-dir", type=Path, default=BASE_DIR / "var" / "api-fuzz"
+    )
+    parser.add_argument(
+        "--no-baseline",
+        action="store_true",
+        help="report every failure, the accepted ones too",
     )
     parser.add_argument(
         "--update-baseline",
@@ -294,6 +303,7 @@ def main() -> int:
                 report_dir,
                 label,
                 [*phases, "--max-time", str(seconds), *selection, *extra],
+                baseline=None if options.no_baseline else BASELINE,
             )
             status = status or code
     finally:

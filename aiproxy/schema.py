@@ -48,7 +48,11 @@ _CHAT_REQUEST = {
     "description": "OpenAI chat-completions request (`n` must be 1; tools, "
     "functions and logprobs are refused with 400).",
     "properties": {
-        "model": {"type": "string", "description": "A name from `GET /ai/models`."},
+        "model": {
+            "type": "string",
+            "pattern": r"\S",
+            "description": "A name from `GET /ai/models`.",
+        },
         "messages": {"type": "array", "items": _MESSAGE, "minItems": 1},
         "stream": {"type": "boolean", "default": False},
         "stream_options": {
@@ -110,11 +114,12 @@ _CHAT_COMPLETION = {
 _ACTION_REQUEST = {
     "type": "object",
     "properties": {
-        "model": {"type": "string", "maxLength": 100},
+        "model": {"type": "string", "pattern": r"\S", "maxLength": 100},
         "stream": {"type": "boolean", "default": False},
         "max_tokens": {"type": "integer", "minimum": 1},
         "target_language": {
             "type": "string",
+            "pattern": r"\S",
             "maxLength": 50,
             "description": "Required to translate.",
         },
@@ -216,6 +221,8 @@ def add_ai_operations(
         body={"$ref": "#/components/schemas/DocumentActionRequest"},
         tags=["documents"],
     )
+    # Every option has a default: no body at all runs the action as is.
+    action["requestBody"]["required"] = False
     action["parameters"] = [
         _path_parameter("document_id", "The document.", format="uuid"),
         _path_parameter("action", "What to do.", enum=sorted(TASKS)),

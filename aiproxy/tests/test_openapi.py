@@ -80,3 +80,50 @@ def test_openapi_stream_events_match_the_declared_event_schema(
     assert events[-1]["data"] == "[DONE]"
     for event in events:
         jsonschema.validate(event, event_schema)
+
+
+@pytest.mark.parametrize(
+    ("url", "body"),
+    [
+        (
+            "/api/v1/ai/chat/completions",
+            {"model": " ", "messages": [{"role": "user", "content": "hi"}]},
+        ),
+        ("/api/v1/documents/{id}/ai/summarize/", {"model": ""}),
+        ("/api/v1/documents/{id}/ai/translate/", {"target_language": "  "}),
+    ],
+)
+def test_openapi_names_are_declared_non_blank_as_the_server_refuses_blank_ones(
+    schema, auth_client, user, url, body
+):
+    """``model`` and ``target_language`` declare a non-space; blank ones are 400."""
+    document = DocumentFactory(owner=user)
+    components = schema["components"]["schemas"]
+    patterns = {
+        components["ChatCompletionRequest"]["properties"]["model"]["pattern"],
+        components["DocumentActionRequest"]["properties"]["model"]["pattern"],
+        components["DocumentActionRequest"]["properties"]["target_language"]["pattern"],
+    }
+
+    response = auth_client.post(
+        url.format(id=document.pk),
+        data=json.dumps(body),
+        content_type="application/json",
+    )
+
+    assert patterns == {r"\S"}
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid"
+
+
+def test_openapi_document_action_body_is_optional_as_the_server_runs_without_one(
+    schema, auth_client, user
+):
+    """No body runs the action with its defaults, and the schema says so."""
+    operation = schema["paths"]["/api/v1/documents/{document_id}/ai/{action}/"]["post"]
+    document = DocumentFactory(owner=user)
+
+    response = auth_client.post(f"/api/v1/documents/{document.pk}/ai/summarize/")
+
+    assert operation["requestBody"]["required"] is False
+    assert response.status_code == 200
