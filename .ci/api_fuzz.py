@@ -46,8 +46,8 @@ BASELINE = BASE_DIR / ".ci" / "schemathesis-baseline.json"
 # Operations that end the session or the account: run last, with their own user.
 FINAL_OPERATIONS = ["me_sign_out_post", "me_delete"]
 STARTUP_SECONDS = 60
-STATEFUL_SECONDS = 30
-FINAL_SECONDS = 10
+STATEFUL_SECONDS = 25
+FINAL_SECONDS = 8
 MIGRATE_SECONDS = 180
 
 
@@ -205,9 +205,9 @@ def main() -> int:
     parser.add_argument(
         "--max-time",
         type=int,
-        default=int(os.environ.get("API_FUZZ_MAX_TIME", "55")),
+        default=int(os.environ.get("API_FUZZ_MAX_TIME", "50")),
         help="seconds for the per-operation phases (default: %(default)s, "
-        "API_FUZZ_MAX_TIME); the stateful phase has 30 more, the final part 10",
+        "API_FUZZ_MAX_TIME); the stateful phase has 25 more, the final part 8",
     )
     parser.add_argument(
         "--report-dir", type=Path, default=BASE_DIR / "var" / "api-fuzz"
