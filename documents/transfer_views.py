@@ -127,8 +127,9 @@ class DocumentExportApi(ExportApiMixin, APIView):
         tags=["documents"],
     )
     def get(self, request: Request, document_id: str) -> HttpResponse:
+        # As reading it: the owner may export a document from the trash.
         document = selectors.document_get_for_user(
-            user=request.user, document_id=document_id
+            user=request.user, document_id=document_id, include_trashed=True
         )
         return self.export(request, document.pk, document.title, document.body)
 

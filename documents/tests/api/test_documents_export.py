@@ -260,6 +260,19 @@ def test_export_trashed_document_is_404_for_collaborators(doc, viewer, client_fo
     assert export(client_for(viewer), doc, "md").status_code == 404
 
 
+def test_export_trashed_document_by_its_owner(doc, owner, client_for):
+    """The owner can still export a document from the trash, as they can read it."""
+    from django.utils import timezone
+
+    doc.trashed_at = timezone.now()
+    doc.save()
+
+    response = export(client_for(owner), doc, "md")
+
+    assert response.status_code == 200
+    assert response.content == b"First draft."
+
+
 def test_export_anonymous_is_401(doc, api_client):
     """Without a token the export is refused with 401."""
     response = export(api_client, doc, "md")
