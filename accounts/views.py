@@ -2,6 +2,7 @@
 
 from django.http import Http404, HttpRequest, JsonResponse
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated
@@ -16,6 +17,7 @@ from accounts.services import (
     user_update_profile,
 )
 from accounts.tokens import local_issuer_enabled
+from project.schema import ApiDoc
 
 
 class ProfileOutputSerializer(serializers.Serializer):
@@ -40,11 +42,28 @@ class MeApi(APIView):
 
     OutputSerializer = ProfileOutputSerializer
 
+    @ApiDoc(
+        tag="accounts",
+        summary="Read the caller's profile",
+        description=(
+            "The signed-in user's profile. `email` and `is_email_verified` come "
+            "from the identity provider (Cognito) and are read-only here."
+        ),
+    )
     @extend_schema(responses=ProfileOutputSerializer)
     def get(self, request):
         """Return the caller's profile (read by authentication on this request)."""
         return Response(user_profile(user=request.user))
 
+    @ApiDoc(
+        tag="accounts",
+        summary="Change the caller's display name",
+        description=(
+            "Set `display_name` (up to 150 characters, surrounding spaces "
+            "trimmed; no control characters or line breaks; an empty name is "
+            "allowed). The email cannot be changed here."
+        ),
+    )
     @extend_schema(request=InputSerializer, responses=ProfileOutputSerializer)
     def patch(self, request):
         """Change the display name; the email comes from Cognito and is read-only.
@@ -57,6 +76,17 @@ class MeApi(APIView):
         user = user_update_profile(user=request.user, **incoming.validated_data)
         return Response(user_profile(user=user))
 
+    @ApiDoc(
+        tag="accounts",
+        summary="Delete the caller's account",
+        description=(
+            "Delete the account and everything it owns: documents, revisions, "
+            "attachments and their stored files, grants and AI usage. It cannot "
+            "be undone; the token stops working at once (401 "
+            "`account_deleted`). Download `GET /me/export` first to keep a copy."
+        ),
+        errors={503: ("account_busy",)},
+    )
     @extend_schema(responses={204: OpenApiResponse(description="Deleted.")})
     def delete(self, request):
         """Delete the account and everything it owns."""
@@ -69,9 +99,19 @@ class MeExportApi(APIView):
 
     permission_classes = [IsAuthenticated]
 
+    @ApiDoc(
+        tag="accounts",
+        summary="Export all of the caller's data",
+        description=(
+            "Everything the caller owns as one JSON document: `profile`, plus "
+            "one key per part of Quire (documents with their revisions and "
+            "grants, attachments' metadata, AI usage)."
+        ),
+    )
     @extend_schema(
         responses=OpenApiResponse(
-            description="`profile` plus one key per contributing app."
+            response=OpenApiTypes.OBJECT,
+            description="`profile` plus one key per contributing app.",
         )
     )
     def get(self, request):
@@ -84,6 +124,18 @@ class MeSignOutApi(APIView):
 
     permission_classes = [IsAuthenticated]
 
+    @ApiDoc(
+        tag="accounts",
+        summary="Sign out everywhere",
+        description=(
+            "Every token issued to the caller until now is refused from the next "
+            "request on, in every app and device; with Cognito, its refresh "
+            "tokens are revoked too. If Cognito cannot be reached the tokens "
+            "are still refused here and the answer is 503 "
+            "`cognito_unavailable`: retry to finish."
+        ),
+        errors={503: ("cognito_unavailable",)},
+    )
     @extend_schema(
         request=None, responses={204: OpenApiResponse(description="Signed out.")}
     )

@@ -4,16 +4,16 @@ Chat completions and document actions are async Django views (served on the
 ASGI worker, not DRF views), so the generator finds no operation for them.
 This postprocessing hook adds both, described by hand from the OpenAI wire
 format we accept (``aiproxy.wire``) and the document action options
-(``aiproxy.views.DocumentActionApi``). It runs before
-``project.schema.add_error_responses``, which adds the shared 400/401/429.
+(``aiproxy.views.DocumentActionApi``). It runs after
+``project.schema.add_error_responses`` and declares the errors of these
+views itself (their :class:`~project.schema.ApiDoc` plus the common ones
+of a plain, non-DRF view).
 """
 
 from typing import Any
 
 from aiproxy.prompts import LENGTHS, TASKS, TONES
-from project.schema import ERROR_DESCRIPTIONS
-
-_ERROR = {"$ref": "#/components/schemas/Error"}
+from project.schema import ApiDoc, add_common_errors, sort_responses
 
 _MESSAGE = {
     "type": "object",
@@ -72,6 +72,18 @@ _CHAT_REQUEST = {
         "user": {"type": "string"},
     },
     "required": ["model", "messages"],
+    "example": {
+        "model": "quire-mock",
+        "messages": [
+            {"role": "system", "content": "You are a concise editor."},
+            {
+                "role": "user",
+                "content": "Suggest a title for a plan to ship the docs.",
+            },
+        ],
+        "max_tokens": 60,
+        "temperature": 0.7,
+    },
 }
 
 _USAGE = {
@@ -111,6 +123,40 @@ _CHAT_COMPLETION = {
     },
 }
 
+_ACTION_ANSWER = {
+    "type": "object",
+    "properties": {
+        "action": {"type": "string", "enum": sorted(TASKS)},
+        "document": {"type": "string", "format": "uuid"},
+        "version": {
+            "type": "integer",
+            "description": "The document version the answer was made from.",
+        },
+        "model": {"type": "string"},
+        "content": {"type": "string", "description": "The AI's answer."},
+        "finish_reason": {"type": "string", "nullable": True},
+        "usage": {"$ref": "#/components/schemas/ChatCompletionUsage"},
+    },
+    "required": [
+        "action",
+        "document",
+        "version",
+        "model",
+        "content",
+        "finish_reason",
+        "usage",
+    ],
+    "example": {
+        "action": "summarize",
+        "document": "0f8c3f8e-4f4e-4b7a-9d55-2b8f3a1c6d21",
+        "version": 3,
+        "model": "quire-mock",
+        "content": "The plan ships the API docs this week.",
+        "finish_reason": "stop",
+        "usage": {"prompt_tokens": 112, "completion_tokens": 9, "total_tokens": 121},
+    },
+}
+
 _ACTION_REQUEST = {
     "type": "object",
     "properties": {
@@ -127,6 +173,7 @@ _ACTION_REQUEST = {
         "length": {"type": "string", "enum": list(LENGTHS), "default": "medium"},
         "instructions": {"type": "string", "maxLength": 500},
     },
+    "example": {"max_tokens": 200, "length": "short", "tone": "neutral"},
 }
 
 # One event of the stream, as a client (and schemathesis, and OpenAPI 3.2's
@@ -149,23 +196,65 @@ _SSE = {
 }
 
 
-def _errors(*statuses: int) -> dict[str, Any]:
-    return {
-        str(status): {
-            "description": ERROR_DESCRIPTIONS[status],
-            "content": {"application/json": {"schema": _ERROR}},
-        }
-        for status in statuses
-    }
+_AI_ERRORS = {
+    400: ("invalid", "context_length_exceeded"),
+    404: ("model_not_found",),
+    413: ("request_too_large",),
+    429: ("quota_exceeded", "rate_limited"),
+    502: ("upstream_error",),
+    503: ("ai_not_configured",),
+    504: ("upstream_timeout",),
+}
+_QUOTA = {
+    "tokens_remaining": {
+        "type": "integer",
+        "description": "Tokens left this month (quota_exceeded).",
+    },
+    "tokens_requested": {
+        "type": "integer",
+        "description": "Tokens the request would need (quota_exceeded).",
+    },
+}
+
+CHAT_COMPLETION = ApiDoc(
+    tag="ai",
+    summary="Create a chat completion",
+    description=(
+        "OpenAI's chat-completions wire format: point the official `openai` "
+        "SDK's `base_url` at `/api/v1/ai` with your Quire token as the key. "
+        "`model` is a name from `GET /ai/models`. With `stream: true` the "
+        "answer is a server-sent event stream of `chat.completion.chunk` "
+        "events ending with `data: [DONE]`. Each request reserves tokens "
+        "from the caller's monthly quota (`GET /ai/usage`); tools, functions, "
+        "logprobs and `n` other than 1 are refused."
+    ),
+    errors={**_AI_ERRORS, 400: (*_AI_ERRORS[400], "too_many_messages")},
+    error_properties={429: _QUOTA},
+)
+DOCUMENT_ACTION = ApiDoc(
+    tag="ai",
+    summary="Run an AI action on a document",
+    description=(
+        "Summarize, rewrite, translate or continue a document the caller can "
+        "read, from its current text. The answer is returned, never written "
+        "into the document: save it with `PATCH /documents/{id}/` if wanted. "
+        "`translate` needs `target_language`. With `stream: true` the answer "
+        "is a server-sent event stream, as from chat completions."
+    ),
+    errors={
+        **_AI_ERRORS,
+        404: ("not_found", "action_not_found", "model_not_found"),
+        413: ("request_too_large", "document_too_large"),
+    },
+    error_properties={429: _QUOTA},
+)
 
 
 def _operation(
-    *, operation_id: str, summary: str, body: dict, tags: list[str]
+    *, operation_id: str, doc: ApiDoc, body: dict, answer: dict
 ) -> dict[str, Any]:
-    return {
+    operation = {
         "operationId": operation_id,
-        "summary": summary,
-        "tags": tags,
         "security": [{"bearerAuth": []}],
         "requestBody": {
             "required": True,
@@ -174,16 +263,14 @@ def _operation(
         "responses": {
             "200": {
                 "description": "The whole answer, or with `stream: true` an SSE stream.",
-                "content": {
-                    "application/json": {
-                        "schema": {"$ref": "#/components/schemas/ChatCompletion"}
-                    },
-                    **_SSE,
-                },
+                "content": {"application/json": {"schema": answer}, **_SSE},
             },
-            **_errors(404, 413, 502, 504),
         },
     }
+    doc.apply(operation)
+    add_common_errors(operation, drf=False)
+    sort_responses(operation)
+    return operation
 
 
 def _path_parameter(name: str, description: str, **schema: Any) -> dict[str, Any]:
@@ -206,20 +293,20 @@ def add_ai_operations(
     schemas.setdefault("ChatCompletion", _CHAT_COMPLETION)
     schemas.setdefault("DocumentActionRequest", _ACTION_REQUEST)
     paths = result.setdefault("paths", {})
+    schemas.setdefault("DocumentActionAnswer", _ACTION_ANSWER)
     paths["/api/v1/ai/chat/completions"] = {
         "post": _operation(
             operation_id="ai_chat_completions_create",
-            summary="Chat completion (OpenAI wire format, streaming or not).",
+            doc=CHAT_COMPLETION,
             body={"$ref": "#/components/schemas/ChatCompletionRequest"},
-            tags=["ai"],
+            answer={"$ref": "#/components/schemas/ChatCompletion"},
         )
     }
     action = _operation(
         operation_id="documents_ai_action_create",
-        summary="Run an AI action on a document the caller can read; the answer "
-        "is returned, never written into the document.",
+        doc=DOCUMENT_ACTION,
         body={"$ref": "#/components/schemas/DocumentActionRequest"},
-        tags=["documents"],
+        answer={"$ref": "#/components/schemas/DocumentActionAnswer"},
     )
     # Every option has a default: no body at all runs the action as is.
     action["requestBody"]["required"] = False

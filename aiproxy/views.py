@@ -48,6 +48,7 @@ from aiproxy.wire import ChatParams, chat_params_parse
 from documents.selectors import document_get_for_user
 from project.exceptions import ApplicationError, NotFound, api_exception_handler
 from project.parsers import NESTED_TOO_DEEPLY
+from project.schema import ApiDoc
 
 # -- helpers of the async views ------------------------------------------------
 
@@ -271,6 +272,15 @@ class ModelListApi(APIView):
         object = serializers.CharField()
         data = ModelOutputSerializer(many=True)
 
+    @ApiDoc(
+        tag="ai",
+        summary="List the AI models",
+        description=(
+            "The models the caller may name in `model`, in OpenAI's list shape "
+            "(the `openai` SDK's `models.list()`), with each model's context "
+            "and output limits."
+        ),
+    )
     @extend_schema(responses=OutputSerializer, operation_id="ai_models_list")
     def get(self, request: Request) -> Response:
         """List the models a client may ask for."""
@@ -281,6 +291,12 @@ class ModelListApi(APIView):
 class ModelDetailApi(APIView):
     """``GET /api/v1/ai/models/{name}``."""
 
+    @ApiDoc(
+        tag="ai",
+        summary="Read one AI model",
+        description="One enabled model by its name, as listed by `GET /ai/models`.",
+        errors={404: ("model_not_found",)},
+    )
     @extend_schema(responses=ModelOutputSerializer, operation_id="ai_models_retrieve")
     def get(self, request: Request, name: str) -> Response:
         """Return one enabled model, or 404 ``model_not_found``."""
@@ -311,6 +327,15 @@ class UsageApi(APIView):
         cost = serializers.CharField()
         by_model = ModelUsage(many=True)
 
+    @ApiDoc(
+        tag="ai",
+        summary="Read the caller's AI usage and quota",
+        description=(
+            "This month's tokens used, reserved (by requests still running) and "
+            "remaining, the per-minute request limit, and the requests and cost "
+            "per model. The quota resets at `period_end` (UTC)."
+        ),
+    )
     @extend_schema(responses=OutputSerializer, operation_id="ai_usage_retrieve")
     def get(self, request: Request) -> Response:
         """Return the summary."""

@@ -11,13 +11,19 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.pagination import CursorPagination
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from attachments import openapi
 from attachments.adapters.storage import (
     LocalStorage,
     attachment_storage,
@@ -43,6 +49,7 @@ from documents.selectors import document_get_for_user
 from project.exceptions import ApplicationError
 from project.idempotency import idempotent
 from project.parsers import JSONParser
+from project.schema import ERROR_DESCRIPTIONS
 
 # Room for multipart boundaries and part headers around the file itself.
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
@@ -95,11 +102,38 @@ class DocumentAttachmentsApi(APIView):
     parser_classes = [JSONParser, MultiPartParser]
 
     class InputSerializer(serializers.Serializer):
-        filename = serializers.CharField(max_length=1024)
-        content_type = serializers.CharField(max_length=255)
-        size = serializers.IntegerField(min_value=0)
+        filename = serializers.CharField(
+            max_length=1024, help_text="The file's name, shown to readers."
+        )
+        content_type = serializers.CharField(
+            max_length=255, help_text="The file's media type, e.g. `image/png`."
+        )
+        size = serializers.IntegerField(min_value=0, help_text="Exact size in bytes.")
 
+    class MultipartInputSerializer(serializers.Serializer):
+        file = serializers.FileField(help_text="The file itself.")
+        content_type = serializers.CharField(
+            max_length=255,
+            required=False,
+            allow_blank=True,
+            help_text="The file's media type, when the part's own header is "
+            "missing or generic.",
+        )
+
+    @openapi.ATTACHMENT_LIST
     @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "cursor",
+                str,
+                description="Opaque position from a previous page's `next` link.",
+            ),
+            OpenApiParameter(
+                "page_size",
+                int,
+                description="Attachments per page, 1 to 200 (default 50).",
+            ),
+        ],
         responses=inline_serializer(
             "AttachmentPage",
             {
@@ -107,7 +141,7 @@ class DocumentAttachmentsApi(APIView):
                 "previous": serializers.URLField(allow_null=True),
                 "results": AttachmentOutputSerializer(many=True),
             },
-        )
+        ),
     )
     def get(self, request, document_id):
         attachments = attachment_list_for_document(
@@ -118,10 +152,11 @@ class DocumentAttachmentsApi(APIView):
         data = AttachmentOutputSerializer(page, many=True).data
         return paginator.get_paginated_response(data)
 
+    @openapi.ATTACHMENT_UPLOAD
     @extend_schema(
         request={
             "application/json": InputSerializer,
-            "multipart/form-data": OpenApiTypes.OBJECT,
+            "multipart/form-data": MultipartInputSerializer,
         },
         responses={201: AttachmentOutputSerializer},
     )
@@ -212,6 +247,7 @@ class DocumentAttachmentsApi(APIView):
 class AttachmentCompleteApi(APIView):
     """Verify the stored object of a direct upload and mark it ready."""
 
+    @openapi.ATTACHMENT_COMPLETE
     @extend_schema(request=None, responses=AttachmentOutputSerializer)
     def post(self, request, attachment_id):
         attachment = attachment_upload_complete(
@@ -223,6 +259,7 @@ class AttachmentCompleteApi(APIView):
 class AttachmentDetailApi(APIView):
     """``GET`` an attachment's metadata; ``DELETE`` it with its stored bytes."""
 
+    @openapi.ATTACHMENT_READ
     @extend_schema(responses=AttachmentOutputSerializer)
     def get(self, request, attachment_id):
         attachment = attachment_get_for_user(
@@ -230,6 +267,7 @@ class AttachmentDetailApi(APIView):
         )
         return Response(AttachmentOutputSerializer(attachment).data)
 
+    @openapi.ATTACHMENT_DELETE
     @extend_schema(responses={204: None})
     def delete(self, request, attachment_id):
         attachment_delete(user=request.user, attachment_id=attachment_id)
@@ -330,10 +368,19 @@ def _secure_headers(response, attachment: Attachment, etag: str | None) -> None:
 class AttachmentDownloadApi(APIView):
     """Download a ready attachment (viewers too)."""
 
+    @openapi.ATTACHMENT_DOWNLOAD
     @extend_schema(
         responses={
-            (200, "application/octet-stream"): OpenApiTypes.BINARY,
-            302: None,
+            (200, "application/octet-stream"): OpenApiResponse(
+                OpenApiTypes.BINARY, description="The file (local storage)."
+            ),
+            (206, "application/octet-stream"): OpenApiResponse(
+                OpenApiTypes.BINARY, description="The requested `Range` of the file."
+            ),
+            302: OpenApiResponse(
+                description="Redirect (`Location`) to a short-lived signed URL."
+            ),
+            416: OpenApiResponse(description=ERROR_DESCRIPTIONS[416]),
         }
     )
     def get(self, request, attachment_id):

@@ -298,6 +298,14 @@ class RevisionOutputSerializer(serializers.Serializer):
     updated_at = serializers.DateTimeField()
 
 
+class RevisionPageOutputSerializer(serializers.Serializer):
+    results = RevisionOutputSerializer(many=True)
+    next_cursor = serializers.CharField(
+        allow_null=True,
+        help_text="Send as `cursor` for the next page; null at the end.",
+    )
+
+
 class AccessOutputSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     email = serializers.EmailField()
@@ -306,3 +314,8 @@ class AccessOutputSerializer(serializers.Serializer):
     user = UserOutputSerializer(allow_null=True)
     invited_by = UserOutputSerializer(allow_null=True)
     created_at = serializers.DateTimeField()
+
+
+class AccessListOutputSerializer(serializers.Serializer):
+    owner = UserOutputSerializer()
+    results = AccessOutputSerializer(many=True)

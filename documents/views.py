@@ -20,7 +20,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from documents import merge, selectors, services
+from documents import merge, openapi, selectors, services
 from documents.links.selectors import share_link_list
 from documents.links.serializers import share_link_data
 from documents.models import Document, DocumentAccess, Role
@@ -29,11 +29,13 @@ from documents.serializers import (
     MERGED_FROM_HEADER,
     PREFER_HEADER,
     PREFERENCE_APPLIED_HEADER,
+    AccessListOutputSerializer,
     AccessOutputSerializer,
     DocumentConflictOutputSerializer,
     DocumentOutputSerializer,
     DocumentPageOutputSerializer,
     RevisionOutputSerializer,
+    RevisionPageOutputSerializer,
     StrictCharField,
     StrictSerializer,
     access_data,
@@ -203,20 +205,45 @@ def list_filters_fast(query_params: QueryDict) -> dict[str, Any] | None:
 class DocumentListCreateApi(BodyLimitMixin, APIView):
     class FilterSerializer(serializers.Serializer):
         scope = serializers.ChoiceField(
-            choices=["owned", "shared", "trash"], required=False, default=""
+            choices=["owned", "shared", "trash"],
+            required=False,
+            default="",
+            help_text="`owned`: the caller's own; `shared`: shared with the "
+            "caller; `trash`: the caller's trashed documents. Default: owned "
+            "and shared, not trashed.",
         )
         ordering = serializers.ChoiceField(
-            choices=list(selectors.ORDERINGS), required=False, default="-updated_at"
+            choices=list(selectors.ORDERINGS),
+            required=False,
+            default="-updated_at",
+            help_text="Sort key; a leading `-` sorts newest or last first. "
+            "With `q`, results are ranked by relevance instead.",
         )
-        q = serializers.CharField(max_length=200, required=False, default="")
-        cursor = serializers.CharField(max_length=2000, required=False)
-        page_size = serializers.IntegerField(min_value=1, max_value=100, required=False)
+        q = serializers.CharField(
+            max_length=200,
+            required=False,
+            default="",
+            help_text="Full-text search over titles and bodies; adds `snippet` "
+            "and `rank` to each result.",
+        )
+        cursor = serializers.CharField(
+            max_length=2000,
+            required=False,
+            help_text="Opaque position from a previous page's `next_cursor`.",
+        )
+        page_size = serializers.IntegerField(
+            min_value=1,
+            max_value=100,
+            required=False,
+            help_text="Documents per page, 1 to 100 (default 50).",
+        )
 
     @extend_schema_serializer(component_name="DocumentCreateInput")
     class InputSerializer(StrictSerializer):
         title = _title_field(default="")
         body = _body_field(default="")
 
+    @openapi.DOCUMENT_LIST
     @extend_schema(
         operation_id="v1_documents_list",
         parameters=[FilterSerializer],
@@ -253,6 +280,7 @@ class DocumentListCreateApi(BodyLimitMixin, APIView):
             {"results": results, "next_cursor": page.next_cursor, "next": next_url}
         )
 
+    @openapi.DOCUMENT_CREATE
     @extend_schema(request=InputSerializer, responses={201: DocumentOutputSerializer})
     @idempotent
     def post(self, request: Request) -> Response:
@@ -282,8 +310,14 @@ class DocumentDetailApi(BodyLimitMixin, APIView):
         body = _body_field()
 
     class DeleteFilterSerializer(serializers.Serializer):
-        permanent = serializers.BooleanField(required=False, default=False)
+        permanent = serializers.BooleanField(
+            required=False,
+            default=False,
+            help_text="`true` deletes a trashed document for good (it must be "
+            "in the trash already).",
+        )
 
+    @openapi.DOCUMENT_READ
     @extend_schema(responses=DocumentOutputSerializer)
     def get(self, request: Request, document_id: str) -> Response:
         document = selectors.document_get_for_user(
@@ -329,6 +363,7 @@ class DocumentDetailApi(BodyLimitMixin, APIView):
             response["Preference-Applied"] = "merge"
         return response
 
+    @openapi.DOCUMENT_PATCH
     @extend_schema(
         request=PatchInputSerializer,
         responses={
@@ -353,6 +388,7 @@ class DocumentDetailApi(BodyLimitMixin, APIView):
             request, document_id, self.PatchInputSerializer, mergeable=True
         )
 
+    @openapi.DOCUMENT_PUT
     @extend_schema(
         request=PutInputSerializer,
         responses=DocumentOutputSerializer,
@@ -361,6 +397,7 @@ class DocumentDetailApi(BodyLimitMixin, APIView):
     def put(self, request: Request, document_id: str) -> Response:
         return self._write(request, document_id, self.PutInputSerializer)
 
+    @openapi.DOCUMENT_DELETE
     @extend_schema(parameters=[DeleteFilterSerializer], responses={204: None})
     def delete(self, request: Request, document_id: str) -> Response:
         filters = self.DeleteFilterSerializer(data=request.query_params)
@@ -380,6 +417,7 @@ class DocumentDetailApi(BodyLimitMixin, APIView):
 
 
 class DocumentRestoreApi(APIView):
+    @openapi.DOCUMENT_RESTORE
     @extend_schema(request=None, responses=DocumentOutputSerializer)
     def post(self, request: Request, document_id: str) -> Response:
         document = selectors.document_get_for_user(
@@ -393,11 +431,21 @@ class DocumentRestoreApi(APIView):
 
 class RevisionListApi(APIView):
     class FilterSerializer(serializers.Serializer):
-        cursor = serializers.CharField(max_length=200, required=False)
-        page_size = serializers.IntegerField(min_value=1, max_value=100, required=False)
+        cursor = serializers.CharField(
+            max_length=200,
+            required=False,
+            help_text="Opaque position from a previous page's `next_cursor`.",
+        )
+        page_size = serializers.IntegerField(
+            min_value=1,
+            max_value=100,
+            required=False,
+            help_text="Revisions per page, 1 to 100 (default 50).",
+        )
 
+    @openapi.REVISION_LIST
     @extend_schema(
-        parameters=[FilterSerializer], responses=RevisionOutputSerializer(many=True)
+        parameters=[FilterSerializer], responses=RevisionPageOutputSerializer
     )
     def get(self, request: Request, document_id: str) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
@@ -419,6 +467,7 @@ class RevisionListApi(APIView):
 
 
 class RevisionDetailApi(APIView):
+    @openapi.REVISION_READ
     @extend_schema(responses=RevisionOutputSerializer)
     def get(self, request: Request, document_id: str, number: int) -> Response:
         document = selectors.document_get_for_user(
@@ -429,6 +478,7 @@ class RevisionDetailApi(APIView):
 
 
 class RevisionRestoreApi(APIView):
+    @openapi.REVISION_RESTORE
     @extend_schema(request=None, responses=DocumentOutputSerializer)
     def post(self, request: Request, document_id: str, number: int) -> Response:
         document = selectors.document_get_for_user(
@@ -454,7 +504,8 @@ class AccessListCreateApi(APIView):
         email = serializers.EmailField(max_length=254)
         role = serializers.ChoiceField(choices=DocumentAccess.GrantRole.choices)
 
-    @extend_schema(responses=AccessOutputSerializer(many=True))
+    @openapi.ACCESS_LIST
+    @extend_schema(responses=AccessListOutputSerializer)
     def get(self, request: Request, document_id: str) -> Response:
         document = selectors.document_get_for_user(
             user=request.user, document_id=document_id
@@ -473,6 +524,7 @@ class AccessListCreateApi(APIView):
             }
         )
 
+    @openapi.ACCESS_GRANT
     @extend_schema(request=InputSerializer, responses={201: AccessOutputSerializer})
     @idempotent
     def post(self, request: Request, document_id: str) -> Response:
@@ -499,6 +551,7 @@ class AccessDetailApi(APIView):
     class InputSerializer(StrictSerializer):
         role = serializers.ChoiceField(choices=DocumentAccess.GrantRole.choices)
 
+    @openapi.ACCESS_UPDATE
     @extend_schema(request=InputSerializer, responses=AccessOutputSerializer)
     def patch(self, request: Request, document_id: str, access_id: str) -> Response:
         document = selectors.document_get_for_user(
@@ -511,6 +564,7 @@ class AccessDetailApi(APIView):
         access = services.access_update(access=access, **incoming.validated_data)
         return Response(access_data(access))
 
+    @openapi.ACCESS_REVOKE
     @extend_schema(responses={204: None})
     def delete(self, request: Request, document_id: str, access_id: str) -> Response:
         document = selectors.document_get_for_user(

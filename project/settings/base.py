@@ -9,6 +9,7 @@ from pathlib import Path
 
 import environ
 
+from project.apitags import API_TAGS
 from project.logging import logging_config
 from project.runtime import ecs_private_ips
 from project.secrets import database_from_secret, secret_key_from_secret
@@ -220,6 +221,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # One tag per area, in this order (each operation's ApiDoc names its own).
+    "TAGS": [
+        {"name": name, "description": description}
+        for name, description in API_TAGS.items()
+    ],
     # The web app's session (web/authentication.py) is for its own pages on
     # this origin, not for API clients: the schema offers bearer tokens only.
     "AUTHENTICATION_WHITELIST": ["accounts.authentication.CognitoAuthentication"],
@@ -230,8 +236,8 @@ SPECTACULAR_SETTINGS = {
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "aiproxy.schema.add_ai_operations",
         "project.schema.add_error_responses",
+        "aiproxy.schema.add_ai_operations",
         "project.schemahooks.add_links",
         "project.schemahooks.allow_empty_query_values",
         "project.schemahooks.describe_upload_bodies",
