@@ -76,6 +76,11 @@ if os.path.isdir(_SHM):
 # two servers on one machine would fight over it, and ECS has no use for it.
 control_socket_disable = True
 
+# The request line's limit, at gunicorn's maximum (its default, 4094, answered
+# its own HTML 414 for an API `next` link with a long cursor and search);
+# Django answers JSON 414 url_too_long past settings.MAX_URL_BYTES, below it.
+limit_request_line = int(os.environ.get("GUNICORN_LIMIT_REQUEST_LINE", "8190"))
+
 # Logs: one JSON object per line on stdout, access log included.
 accesslog = "-"
 errorlog = "-"

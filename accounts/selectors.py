@@ -7,6 +7,7 @@ from django.db import connection
 
 from accounts import registry
 from accounts.models import User
+from project.fields import iso_utc
 
 
 def user_get(*, user_id: Any) -> User | None:
@@ -77,8 +78,8 @@ def user_profile(*, user: User) -> dict[str, Any]:
         "is_email_verified": user.is_email_verified,
         "display_name": user.display_name,
         "is_staff": user.is_staff,
-        "created_at": user.created_at.isoformat(),
-        "last_seen_at": user.last_seen_at.isoformat() if user.last_seen_at else None,
+        "created_at": iso_utc(user.created_at),
+        "last_seen_at": iso_utc(user.last_seen_at),
     }
 
 

@@ -17,6 +17,7 @@ from accounts.services import (
     user_update_profile,
 )
 from accounts.tokens import local_issuer_enabled
+from project.fields import StrictCharField
 from project.schema import ApiDoc
 
 
@@ -36,8 +37,14 @@ class MeApi(APIView):
     permission_classes = [IsAuthenticated]
 
     class InputSerializer(serializers.Serializer):
-        display_name = serializers.CharField(
-            max_length=150, allow_blank=True, trim_whitespace=True
+        # The same checks as a document's title: a string (``0`` is not
+        # coerced to "0"), on one line, without control characters.
+        display_name = StrictCharField(
+            max_length=150,
+            allow_blank=True,
+            trim_whitespace=True,
+            single_line=True,
+            help_text="Shown to collaborators; up to 150 characters.",
         )
 
     OutputSerializer = ProfileOutputSerializer

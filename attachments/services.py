@@ -38,6 +38,7 @@ from documents.models import Document, Role
 from documents.selectors import document_get_for_user
 from project import metrics
 from project.exceptions import ApplicationError
+from project.fields import iso_utc
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -535,7 +536,7 @@ def attachments_export_for_user(user: "User") -> list[dict]:
             "size_bytes": row.size_bytes,
             "status": row.status,
             "checksum_sha256": row.checksum_sha256,
-            "created_at": row.created_at.isoformat(),
+            "created_at": iso_utc(row.created_at),
             "download_url": reverse("attachments:attachment-download", args=[row.pk])
             if row.status == Attachment.Status.READY
             else None,

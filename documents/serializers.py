@@ -5,9 +5,7 @@ DRF serializers costs more than the query); the serializers below describe
 the same shapes for the OpenAPI schema.
 """
 
-import re
 from collections.abc import Iterable
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.utils.translation import gettext_lazy as _
@@ -16,35 +14,10 @@ from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 
 from documents.models import Document, DocumentAccess, DocumentRevision
+from project.fields import iso_utc
 
 if TYPE_CHECKING:
     from documents.merge import MergeConflict
-
-# C0 controls other than tab, newline and carriage return, and DEL: never part
-# of Markdown, refused by PostgreSQL (NUL) or used as highlight markers.
-_FORBIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-class StrictCharField(serializers.CharField):
-    """A CharField that refuses numbers, booleans and control characters."""
-
-    default_error_messages = {
-        "not_a_string": _("Must be a string."),
-        "control": _("Must not contain control characters."),
-    }
-
-    def __init__(self, *, single_line: bool = False, **kwargs: Any) -> None:
-        self.single_line = single_line
-        super().__init__(**kwargs)
-
-    def to_internal_value(self, data: Any) -> str:
-        if not isinstance(data, str):
-            self.fail("not_a_string")
-        if _FORBIDDEN.search(data) or (
-            self.single_line and ("\n" in data or "\r" in data)
-        ):
-            self.fail("control")
-        return super().to_internal_value(data)
 
 
 class StrictSerializer(serializers.Serializer):
@@ -60,8 +33,7 @@ class StrictSerializer(serializers.Serializer):
         return attrs
 
 
-def _ts(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None
+_ts = iso_utc
 
 
 def user_data(user) -> dict | None:

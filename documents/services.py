@@ -25,6 +25,7 @@ from documents.models import (
     Role,
 )
 from project.exceptions import ApplicationError, NotFound
+from project.fields import iso_utc
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -433,11 +434,9 @@ def account_export(user: "User") -> dict:
                 "title": document.title,
                 "body": document.body,
                 "version": document.version,
-                "created_at": document.created_at.isoformat(),
-                "updated_at": document.updated_at.isoformat(),
-                "trashed_at": document.trashed_at.isoformat()
-                if document.trashed_at
-                else None,
+                "created_at": iso_utc(document.created_at),
+                "updated_at": iso_utc(document.updated_at),
+                "trashed_at": iso_utc(document.trashed_at),
                 "shared_with": [
                     {"email": access.email, "role": access.role}
                     for access in document.accesses.all()
@@ -447,7 +446,7 @@ def account_export(user: "User") -> dict:
                         "number": revision.number,
                         "title": revision.title,
                         "body": revision.body,
-                        "created_at": revision.created_at.isoformat(),
+                        "created_at": iso_utc(revision.created_at),
                         "restored_from": revision.restored_from,
                         "merged_from": {
                             "base_version": revision.merge_base_version,

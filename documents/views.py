@@ -36,7 +36,6 @@ from documents.serializers import (
     DocumentPageOutputSerializer,
     RevisionOutputSerializer,
     RevisionPageOutputSerializer,
-    StrictCharField,
     StrictSerializer,
     access_data,
     conflicts_data,
@@ -45,6 +44,7 @@ from documents.serializers import (
     revision_data,
 )
 from project.exceptions import ApplicationError
+from project.fields import StrictCharField
 from project.idempotency import idempotent
 
 # The If-Match this API takes: one of its own ETags, or ``*`` (declared as the

@@ -1,19 +1,23 @@
-"""Request id, one JSON log line and request metrics per request."""
+"""Request id, one JSON log line and request metrics per request; the URL limit."""
 
 import logging
 import time
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.decorators import sync_and_async_middleware
 from django.utils.functional import SimpleLazyObject
+from django.utils.translation import gettext as _
 
 from asgiref.sync import iscoroutinefunction
 
 from project import metrics
 from project.asyncmiddleware import request_user_resolved
+from project.exceptions import error_response, is_api_request
 from project.logging import RequestContext, user_id_var
+from project.schema import URL_TOO_LONG_CODE
 
 logger = logging.getLogger("quire.request")
 
@@ -124,5 +128,49 @@ def request_log_middleware(
             return response
         finally:
             context.close()
+
+    return middleware
+
+
+def url_too_long(request: HttpRequest) -> HttpResponse | None:
+    """Return the 414 for a request whose URL passes ``MAX_URL_BYTES``, else None.
+
+    The servers in front have their own, larger, limits (gunicorn's request
+    line, raised to its maximum in ``gunicorn.conf.py``; uvicorn's parser),
+    answered as their own HTML or text pages; below them, this answers first,
+    in the API's JSON shape under ``/api/``.
+    """
+    limit = settings.MAX_URL_BYTES
+    query = request.META.get("QUERY_STRING", "")
+    # The common case, known without encoding: a path character is at most
+    # 12 bytes percent-encoded (4 UTF-8 bytes); the query string is raw.
+    if len(query) + 12 * len(request.path) <= limit:
+        return None
+    size = len(request.get_full_path().encode())
+    if size <= limit:
+        return None
+    detail = _("The URL is too long (%(size)d bytes; at most %(limit)d).") % {
+        "size": size,
+        "limit": limit,
+    }
+    if is_api_request(request):
+        return error_response(detail, URL_TOO_LONG_CODE, 414)
+    return HttpResponse(detail, status=414, content_type="text/plain; charset=utf-8")
+
+
+@sync_and_async_middleware
+def url_length_middleware(
+    get_response: Callable[[HttpRequest], Any],
+) -> Callable[[HttpRequest], Any]:
+    """Answer 414 ``url_too_long`` before any work for an overlong URL."""
+    if iscoroutinefunction(get_response):
+
+        async def async_middleware(request: HttpRequest) -> HttpResponse:
+            return url_too_long(request) or await get_response(request)
+
+        return async_middleware
+
+    def middleware(request: HttpRequest) -> HttpResponse:
+        return url_too_long(request) or get_response(request)
 
     return middleware

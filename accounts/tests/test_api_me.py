@@ -25,8 +25,10 @@ def _profile(user: User) -> dict:
         "is_email_verified": user.is_email_verified,
         "display_name": user.display_name,
         "is_staff": user.is_staff,
-        "created_at": user.created_at.isoformat(),
-        "last_seen_at": user.last_seen_at.isoformat() if user.last_seen_at else None,
+        "created_at": user.created_at.isoformat().replace("+00:00", "Z"),
+        "last_seen_at": user.last_seen_at.isoformat().replace("+00:00", "Z")
+        if user.last_seen_at
+        else None,
     }
 
 
@@ -202,6 +204,58 @@ def test_me_patch_bad_input_returns_400(user, bearer_client, body):
     assert response.json()["code"] == "invalid"
     user.refresh_from_db()
     assert user.display_name == name
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (0, "Must be a string."),
+        (12.5, "Must be a string."),
+        (True, "Must be a string."),
+        ({"name": "Ada"}, "Must be a string."),
+        ("Ada\x00", "Must not contain control characters."),
+        ("Ada\x1b[31m", "Must not contain control characters."),
+        ("Ada\x7f", "Must not contain control characters."),
+        ("Ada\nLovelace", "Must not contain control characters."),
+        ("Ada\rLovelace", "Must not contain control characters."),
+    ],
+)
+def test_me_patch_display_name_not_a_clean_string_returns_400(
+    user, bearer_client, value, message
+):
+    """A non-string (never coerced: 0 is not "0") or control characters: 400, no change.
+
+    The same checks as a document's title (``project.fields.StrictCharField``).
+    """
+    name = user.display_name
+    response = bearer_client(user).patch(ME, {"display_name": value}, format="json")
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "detail": "Invalid input.",
+        "code": "invalid",
+        "fields": {"display_name": [message]},
+    }
+    user.refresh_from_db()
+    assert user.display_name == name
+
+
+def test_me_patch_display_name_with_tab_and_unicode_is_kept(user, bearer_client):
+    """Ordinary text, accents and emoji included, is a valid name (trimmed)."""
+    response = bearer_client(user).patch(
+        ME, {"display_name": "  Zoë 🚀 Lovelace "}, format="json"
+    )
+
+    assert response.status_code == 200
+    assert response.json()["display_name"] == "Zoë 🚀 Lovelace"
+
+
+def test_me_get_writes_date_times_in_utc_with_z(user, bearer_client):
+    """``created_at`` and ``last_seen_at`` end in ``Z``, as documents' do."""
+    body = bearer_client(user).get(ME).json()
+
+    assert body["created_at"].endswith("Z")
+    assert body["last_seen_at"].endswith("Z")
 
 
 def test_me_delete_removes_user_and_runs_contributors(user, bearer_client):

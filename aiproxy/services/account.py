@@ -4,6 +4,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiproxy.models import QuotaCounter, UsageRecord, UserQuota
 from aiproxy.selectors import usage_list_for
+from project.fields import iso_utc
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -21,7 +22,7 @@ def usage_export_for_user(user: "User") -> dict[str, Any]:
         else None,
         "requests": [
             {
-                "created_at": record.created_at.isoformat(),
+                "created_at": iso_utc(record.created_at),
                 "model": record.model_name,
                 "status": record.status,
                 "prompt_tokens": record.prompt_tokens,

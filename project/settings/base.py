@@ -64,6 +64,8 @@ MIDDLEWARE = [
     "project.asyncmiddleware.SecurityMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "project.asyncmiddleware.CSPMiddleware",
+    # 414 url_too_long before any work (after CORS: browsers can read it).
+    "project.middleware.url_length_middleware",
     "project.asyncmiddleware.WhiteNoiseMiddleware",
     "project.asyncmiddleware.SessionMiddleware",
     "project.asyncmiddleware.CommonMiddleware",
@@ -76,6 +78,11 @@ MIDDLEWARE = [
 # Django's deploy checks find its middleware by path; project/checks.py runs
 # them again with the classes above mapped to the originals.
 SILENCED_SYSTEM_CHECKS = ["security.W001", "security.W002", "security.W003"]
+
+# The longest URL (path and query string, percent-encoded) answered: longer
+# is 414 url_too_long. Below gunicorn's request-line limit (gunicorn.conf.py)
+# and CloudFront's 8,192 bytes, so clients get the API's JSON error.
+MAX_URL_BYTES = env.int("QUIRE_MAX_URL_BYTES", default=8000)
 
 ROOT_URLCONF = "project.urls"
 WSGI_APPLICATION = "project.wsgi.application"

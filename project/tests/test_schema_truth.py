@@ -254,6 +254,22 @@ CASES: list[tuple[str, str, int, str, Callable[[Cast], Any]]] = [
     ),
     ("post", "/api/v1/documents/", 422, "idempotency_key_reused", _create_reused_key),
     ("post", "/api/v1/documents/", 413, "too_large", _create_too_large),
+    (
+        "get",
+        "/api/v1/documents/",
+        414,
+        "url_too_long",
+        lambda c: c.as_("owner").get("/api/v1/documents/?q=" + "a" * 9000),
+    ),
+    (
+        "patch",
+        "/api/v1/me",
+        400,
+        "invalid",
+        lambda c: c.as_("owner").patch(
+            "/api/v1/me", {"display_name": 0}, format="json"
+        ),
+    ),
     ("get", D, 404, "not_found", lambda c: c.as_("stranger").get(_doc(c))),
     (
         "patch",

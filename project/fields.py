@@ -1,0 +1,55 @@
+"""Input fields and output formats shared by every app's API.
+
+``StrictCharField`` is how every free-text input is checked (document
+titles and bodies, the profile's display name): a JSON number or boolean is
+not a string, and control characters never get stored. ``iso_utc`` is the
+one way a date-time is written in a response: UTC, with ``Z`` (as DRF's own
+``DateTimeField`` writes it), never ``+00:00``.
+"""
+
+import datetime as dt
+import re
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+
+from rest_framework import serializers
+
+# C0 controls other than tab, newline and carriage return, and DEL: never part
+# of Markdown, refused by PostgreSQL (NUL) or used as highlight markers.
+FORBIDDEN_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+class StrictCharField(serializers.CharField):
+    """A CharField that refuses numbers, booleans and control characters.
+
+    ``single_line`` refuses line breaks too (titles, names).
+    """
+
+    default_error_messages = {
+        "not_a_string": _("Must be a string."),
+        "control": _("Must not contain control characters."),
+    }
+
+    def __init__(self, *, single_line: bool = False, **kwargs: Any) -> None:
+        self.single_line = single_line
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("not_a_string")
+        if FORBIDDEN_CONTROLS.search(data) or (
+            self.single_line and ("\n" in data or "\r" in data)
+        ):
+            self.fail("control")
+        return super().to_internal_value(data)
+
+
+def iso_utc(value: dt.datetime | None) -> str | None:
+    """Return ``value`` as ISO 8601 in UTC with ``Z`` (``None`` stays ``None``)."""
+    if value is None:
+        return None
+    if value.utcoffset() != dt.timedelta(0):
+        value = value.astimezone(dt.UTC)
+    text = value.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
