@@ -21,14 +21,11 @@ from rest_framework.views import APIView
 
 from documents import exports, imports, selectors
 from documents.links.selectors import share_link_open
-from documents.serializers import (
-    DocumentOutputSerializer,
-    StrictCharField,
-    document_data,
-)
+from documents.serializers import DocumentOutputSerializer, document_data
 from project.exceptions import ApplicationError
+from project.fields import StrictCharField
 from project.idempotency import idempotent
-from project.schema import error_responses
+from project.schema import error_codes
 
 # Room for multipart boundaries, part headers and the title field.
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
@@ -50,7 +47,14 @@ EXPORT_RESPONSES = {
         )
         for name, (content_type, _ext) in exports.FORMATS.items()
     },
-    **error_responses(400, 404, 500, 503),
+    **error_codes(
+        {
+            400: ("invalid",),
+            404: ("not_found",),
+            500: ("conversion_failed",),
+            503: ("conversion_timeout",),
+        }
+    ),
 }
 
 
@@ -169,7 +173,7 @@ class ShareLinkExportApi(ExportApiMixin, APIView):
         ),
         parameters=[ExportFilterSerializer],
         auth=[{}, {"bearerAuth": []}],
-        responses={**EXPORT_RESPONSES, **error_responses(401)},
+        responses={**EXPORT_RESPONSES, **error_codes({401: ("not_authenticated",)})},
         tags=["sharing"],
     )
     def get(self, request: Request, secret: str) -> HttpResponse:
@@ -277,7 +281,14 @@ class DocumentImportApi(APIView):
         },
         responses={
             201: ImportOutputSerializer,
-            **error_responses(400, 409, 413, 415, 422, 503),
+            **error_codes(
+                {
+                    400: ("file_missing",),
+                    413: ("too_large",),
+                    415: ("unsupported_type", "invalid_encoding", "multipart_required"),
+                    503: ("conversion_timeout",),
+                }
+            ),
         },
         tags=["documents"],
     )

@@ -67,6 +67,8 @@ ERROR_DESCRIPTIONS = {
     422: "`Idempotency-Key` reused with a different request.",
     428: "`If-Match` is required: send the `ETag` from a `GET`.",
     429: "Too many requests, or an AI quota is used up; wait `Retry-After` seconds.",
+    500: "The server failed (`server_error`, nothing about it revealed), or a "
+    "file conversion failed.",
     502: "The AI provider failed.",
     503: "A dependency (storage, identity, AI provider) is unavailable or not "
     "configured; `Retry-After` when it is worth retrying.",
@@ -142,6 +144,28 @@ def error_schema(
                 },
             },
         ]
+    }
+
+
+def error_codes(
+    declared: dict[int, Iterable[str]],
+    *,
+    properties: dict[int, dict[str, Any]] | None = None,
+) -> dict[int, OpenApiResponse]:
+    """Return ``extend_schema(responses=...)`` entries: each status, its codes.
+
+    For views that declare their texts in ``extend_schema`` itself;
+    :class:`ApiDoc` ``errors`` is the same thing.
+    """
+    properties = properties or {}
+    return {
+        status: OpenApiResponse(
+            response=error_schema(
+                codes, status=status, properties=properties.get(status)
+            ),
+            description=ERROR_DESCRIPTIONS.get(status, "Error."),
+        )
+        for status, codes in declared.items()
     }
 
 
@@ -317,16 +341,21 @@ def is_secured(operation: dict[str, Any]) -> bool:
     return bool(security) and {} not in security
 
 
+def takes_token(operation: dict[str, Any]) -> bool:
+    """Return whether the operation reads a token if one is sent (bad: 401)."""
+    return any(operation.get("security", []))
+
+
 def add_common_errors(operation: dict[str, Any], *, drf: bool = True) -> None:
     """Declare the errors every operation of its kind may answer.
 
-    401 and 503 ``auth_not_configured`` when it needs a token; 414 for an
+    401 and 503 ``auth_not_configured`` when it reads a token; 414 for an
     overlong URL; for a DRF view (``drf``), 429 ``throttled`` and for a body
     the parsers' 400/413/415 (a plain view's body only its 400); for an
     ``Idempotency-Key``, its 400/409/422.
     """
     responses = operation.setdefault("responses", {})
-    if is_secured(operation):
+    if takes_token(operation):
         add_error_codes(responses, 401, AUTH_ERROR_CODES)
         add_error_codes(responses, 503, ["auth_not_configured"])
     if drf:
@@ -368,6 +397,8 @@ PATH_PARAMETER_DOCS = {
     "access_id": "The grant's id (a UUID, as in its `id`).",
     "number": "The revision's number (1 is the document's first version).",
     "name": "The model's name, as listed by `GET /ai/models`.",
+    "link_id": "The share link's id (a UUID, as in its `id`).",
+    "secret": "The link's secret, as returned once when the link was created.",
 }
 
 

@@ -5,15 +5,12 @@ last editor, no grants. Whoever holds the link learns the document, not who
 wrote it.
 """
 
-from datetime import datetime
-
 from rest_framework import serializers
 
 from documents.models import Document, ShareLink
+from project.fields import iso_utc
 
-
-def _ts(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None
+_ts = iso_utc
 
 
 def share_link_data(link: ShareLink) -> dict:

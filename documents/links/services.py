@@ -19,6 +19,7 @@ from documents.links.selectors import (
 )
 from documents.models import Document, ShareLink
 from project.exceptions import ApplicationError
+from project.fields import iso_utc
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -145,9 +146,9 @@ def account_export(user: "User") -> list[dict]:
             "document_id": str(link.document_id),
             "role": link.role,
             "audience": link.audience,
-            "expires_at": link.expires_at.isoformat() if link.expires_at else None,
-            "revoked_at": link.revoked_at.isoformat() if link.revoked_at else None,
-            "created_at": link.created_at.isoformat(),
+            "expires_at": iso_utc(link.expires_at),
+            "revoked_at": iso_utc(link.revoked_at),
+            "created_at": iso_utc(link.created_at),
         }
         for link in share_link_list_for_user(user=user)
     ]

@@ -43,7 +43,7 @@ from documents.views import (
     prefers_merge,
 )
 from project.exceptions import ApplicationError
-from project.schema import error_responses
+from project.schema import error_codes
 from project.throttling import (
     AnonRateThrottle,
     AnonScopedRateThrottle,
@@ -51,6 +51,8 @@ from project.throttling import (
 )
 
 TAGS = ["sharing"]
+OWNER_ONLY = ("owner_only", "read_only")
+NOT_FOUND = ("not_found",)
 # Nothing behind a share link may be kept by a shared cache (CloudFront, a
 # proxy): revocation must take effect on the next request.
 NO_STORE = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex"}
@@ -81,7 +83,7 @@ class ShareLinkListCreateApi(APIView):
         "oldest first, without their secrets. Owner only.",
         responses={
             200: ShareLinkListOutputSerializer,
-            **error_responses(403, 404),
+            **error_codes({403: OWNER_ONLY, 404: NOT_FOUND}),
         },
     )
     def get(self, request: Request, document_id: str) -> Response:
@@ -104,7 +106,14 @@ class ShareLinkListCreateApi(APIView):
         request=InputSerializer,
         responses={
             201: ShareLinkCreatedOutputSerializer,
-            **error_responses(403, 404, 409),
+            **error_codes(
+                {
+                    400: ("invalid_expiry",),
+                    403: OWNER_ONLY,
+                    404: NOT_FOUND,
+                    409: ("too_many_links",),
+                }
+            ),
         },
     )
     def post(self, request: Request, document_id: str) -> Response:
@@ -139,7 +148,7 @@ class ShareLinkDetailApi(APIView):
         "expired link changes nothing. Owner only.",
         responses={
             204: OpenApiResponse(description="Revoked."),
-            **error_responses(403, 404),
+            **error_codes({403: OWNER_ONLY, 404: NOT_FOUND}),
         },
     )
     def delete(self, request: Request, document_id: str, link_id: str) -> Response:
@@ -176,7 +185,7 @@ class ShareLinkOpenApi(BodyLimitMixin, APIView):
         auth=[{}, {"bearerAuth": []}],
         responses={
             200: LinkedDocumentOutputSerializer,
-            **error_responses(401, 404),
+            **error_codes({401: ("not_authenticated",), 404: NOT_FOUND}),
         },
     )
     def get(self, request: Request, secret: str) -> Response:
@@ -209,7 +218,28 @@ class ShareLinkOpenApi(BodyLimitMixin, APIView):
         request=PatchInputSerializer,
         responses={
             200: LinkedDocumentOutputSerializer,
-            **error_responses(401, 403, 404, 409, 412, 413, 428),
+            **error_codes(
+                {
+                    400: ("invalid_if_match",),
+                    401: ("not_authenticated",),
+                    403: ("read_only",),
+                    404: NOT_FOUND,
+                    409: ("trashed",),
+                    412: ("precondition_failed",),
+                    413: ("too_large",),
+                    428: ("precondition_required",),
+                },
+                properties={
+                    412: {
+                        "current": {
+                            "allOf": [
+                                {"$ref": "#/components/schemas/LinkedDocumentOutput"}
+                            ],
+                            "description": "The document as it is now.",
+                        }
+                    }
+                },
+            ),
         },
     )
     def patch(self, request: Request, secret: str) -> Response:

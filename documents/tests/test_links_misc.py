@@ -256,7 +256,7 @@ def test_account_export_lists_links_without_secrets():
             "audience": "signed_in",
             "expires_at": None,
             "revoked_at": None,
-            "created_at": link.created_at.isoformat(),
+            "created_at": link.created_at.isoformat().replace("+00:00", "Z"),
         },
         {
             "id": str(old.pk),
@@ -264,8 +264,8 @@ def test_account_export_lists_links_without_secrets():
             "role": "viewer",
             "audience": "anyone",
             "expires_at": None,
-            "revoked_at": revoked.isoformat(),
-            "created_at": old.created_at.isoformat(),
+            "revoked_at": revoked.isoformat().replace("+00:00", "Z"),
+            "created_at": old.created_at.isoformat().replace("+00:00", "Z"),
         },
     ]
     text = json.dumps(user_export(user=owner), default=str)

@@ -74,11 +74,12 @@ def test_schema_endpoint_error_shape_is_a_shared_component(api_client):
 
 
 @pytest.mark.urls("project.tests.urls")
-def test_schema_endpoint_public_operation_has_no_401(api_client):
-    """An operation that needs no token does not list 401 (nor its 503)."""
+def test_schema_endpoint_public_operation_declares_401_for_bad_tokens(api_client):
+    """An operation that needs no token still refuses a bad one (401)."""
     schema = api_client.get("/api/schema/?format=json").json()
-    responses = schema["paths"]["/api/test/public"]["get"]["responses"]
-    assert set(responses) == {"200", "414", "429"}
+    operation = schema["paths"]["/api/test/public"]["get"]
+    assert {} in operation["security"]
+    assert set(operation["responses"]) == {"200", "401", "414", "429", "503"}
 
 
 def test_schema_endpoint_default_format_is_yaml(api_client):
