@@ -331,8 +331,26 @@ def add_error_codes(
         enum = _codes_enum(responses[key])
         if enum is not None:
             enum[:] = sorted(set(enum) | set(codes))
+        else:
+            _narrow(responses[key], codes)
     if key in _RETRY_AFTER_STATUSES:
         responses[key].setdefault("headers", {}).update(RETRY_AFTER_HEADER)
+
+
+def _narrow(response: dict[str, Any], codes: Iterable[str]) -> None:
+    """Narrow ``code`` of a response the view declared with its own shape.
+
+    A view may declare an error body of its own (a 412 carrying the current
+    document and merge conflicts); its codes are added as for any error.
+    """
+    media = response.get("content", {}).get("application/json")
+    if media is None or "schema" not in media:
+        return
+    codes_schema = {
+        "type": "object",
+        "properties": {"code": {"type": "string", "enum": sorted(set(codes))}},
+    }
+    media["schema"] = {"allOf": [media["schema"], codes_schema]}
 
 
 def is_secured(operation: dict[str, Any]) -> bool:
