@@ -58,3 +58,29 @@ def run_verified_email_hooks(user: "User") -> None:
     """Run every registered verified-email hook for ``user``."""
     for hook in _verified_email_hooks:
         hook(user)
+
+
+@dataclass(frozen=True)
+class UserExportColumn:
+    """A column another app adds to the users CSV (``accounts.exports``).
+
+    ``expression`` returns a query expression annotated on the users (a
+    ``Subquery``, so the export stays one query); it is called once per
+    export, so it may read the clock (``this month``) and settings.
+    """
+
+    name: str
+    expression: Callable[[], Any]
+
+
+_user_export_columns: dict[str, UserExportColumn] = {}
+
+
+def register_user_export_column(column: UserExportColumn) -> None:
+    """Add ``column`` to the users CSV, after the account's own (idempotent)."""
+    _user_export_columns[column.name] = column
+
+
+def user_export_columns() -> list[UserExportColumn]:
+    """Return the registered users-CSV columns, in registration order."""
+    return list(_user_export_columns.values())

@@ -7,13 +7,26 @@ none), and of the user only the id and email.
 """
 
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import (
+    Count,
+    DecimalField,
+    F,
+    OuterRef,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Coalesce
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
+from accounts.registry import UserExportColumn
 from aiproxy.models import UsageRecord
+from aiproxy.selectors import period_start_for
 from project.csvexport import csv_response
 
 # (CSV column, ledger field); ``total_tokens`` is computed.
@@ -66,3 +79,46 @@ def usage_export_csv(queryset: QuerySet[UsageRecord]) -> StreamingHttpResponse:
         header=[column for column, _ in USAGE_EXPORT_COLUMNS],
         rows=usage_export_rows(queryset),
     )
+
+
+def _month_of_user() -> QuerySet[UsageRecord]:
+    """Return the outer user's ledger rows of this quota month, refusals left out."""
+    return (
+        UsageRecord.objects.filter(
+            user=OuterRef("pk"), period_start=period_start_for(timezone.now())
+        )
+        .exclude(status=UsageRecord.Status.REFUSED)
+        .order_by()
+        .values("user")
+    )
+
+
+def _month_requests() -> Coalesce:
+    counted = _month_of_user().annotate(n=Count("id")).values("n")
+    return Coalesce(Subquery(counted), Value(0))
+
+
+def _month_tokens() -> Coalesce:
+    summed = (
+        _month_of_user()
+        .annotate(n=Sum(F("prompt_tokens") + F("completion_tokens")))
+        .values("n")
+    )
+    return Coalesce(Subquery(summed), Value(0))
+
+
+def _month_cost() -> Coalesce:
+    money = DecimalField(max_digits=18, decimal_places=10)
+    summed = _month_of_user().annotate(n=Sum("cost")).values("n")
+    return Coalesce(
+        Subquery(summed, output_field=money), Value(Decimal(0)), output_field=money
+    )
+
+
+# The AI usage of the month in the users CSV (registered in AppConfig.ready):
+# the same rows and rule as ``GET /api/v1/ai/usage``.
+USER_EXPORT_COLUMNS = (
+    UserExportColumn(name="ai_requests_this_month", expression=_month_requests),
+    UserExportColumn(name="ai_tokens_this_month", expression=_month_tokens),
+    UserExportColumn(name="ai_cost_this_month_usd", expression=_month_cost),
+)

@@ -4,6 +4,8 @@ import csv
 import io
 from decimal import Decimal
 
+from django.utils import timezone
+
 import pytest
 
 from accounts.tests.factories import UserFactory
@@ -204,3 +206,41 @@ def test_export_reads_more_rows_than_one_chunk(staff_client):
     assert len(rows) == CHUNK_ROWS + 7
     assert len({row["id"] for row in rows}) == CHUNK_ROWS + 7
     assert sum(Decimal(row["cost_usd"]) for row in rows) == Decimal("0.0000002007")
+
+
+def test_users_export_carries_this_months_ai_usage(staff_client):
+    """The users CSV adds this month's requests, tokens and exact cost, refusals out."""
+    import datetime as dt
+
+    from aiproxy.selectors import period_start_for
+
+    ada = UserFactory(email="ada@example.com")
+    UsageRecordFactory(
+        user=ada, prompt_tokens=10, completion_tokens=5, cost=Decimal("0.0000012345")
+    )
+    UsageRecordFactory(
+        user=ada, prompt_tokens=100, completion_tokens=0, cost=Decimal("0.5")
+    )
+    UsageRecordFactory(
+        user=ada,
+        status="refused",
+        error_code="rate_limited",
+        prompt_tokens=0,
+        completion_tokens=0,
+        cost=0,
+    )
+    last_month = period_start_for(timezone.now()) - dt.timedelta(days=1)
+    UsageRecordFactory(
+        user=ada, period_start=last_month.replace(day=1), cost=Decimal("7")
+    )
+    UserFactory(email="idle@example.com")
+    response = staff_client.get("/admin/accounts/user/export/")
+    rows = {row["email"]: row for row in _rows(response)}
+    ada_row, idle = rows["ada@example.com"], rows["idle@example.com"]
+    assert (ada_row["ai_requests_this_month"], ada_row["ai_tokens_this_month"]) == (
+        "2",
+        "115",
+    )
+    assert Decimal(ada_row["ai_cost_this_month_usd"]) == Decimal("0.5000012345")
+    assert (idle["ai_requests_this_month"], idle["ai_tokens_this_month"]) == ("0", "0")
+    assert Decimal(idle["ai_cost_this_month_usd"]) == 0
