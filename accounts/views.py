@@ -3,7 +3,12 @@
 from django.http import Http404, HttpRequest, JsonResponse
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
@@ -21,6 +26,23 @@ from project.fields import StrictCharField
 from project.schema import ApiDoc
 
 
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "A profile",
+            value={
+                "id": "5b8e2c1a-9f3d-4e8b-a6c2-7d1e0f4b9a31",
+                "email": "ada@example.com",
+                "is_email_verified": True,
+                "display_name": "Ada Lovelace",
+                "is_staff": False,
+                "created_at": "2026-11-02T09:14:03.512000Z",
+                "last_seen_at": "2026-12-03T18:02:11.004000Z",
+            },
+            response_only=True,
+        )
+    ]
+)
 class ProfileOutputSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     email = serializers.EmailField(allow_null=True)
@@ -36,6 +58,13 @@ class MeApi(APIView):
 
     permission_classes = [IsAuthenticated]
 
+    @extend_schema_serializer(
+        examples=[
+            OpenApiExample(
+                "Rename", value={"display_name": "Ada Lovelace"}, request_only=True
+            )
+        ]
+    )
     class InputSerializer(serializers.Serializer):
         # The same checks as a document's title: a string (``0`` is not
         # coerced to "0"), on one line, without control characters.

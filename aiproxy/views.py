@@ -22,7 +22,11 @@ from django.utils.translation import gettext_lazy as _
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
-from drf_spectacular.utils import extend_schema, extend_schema_serializer
+from drf_spectacular.utils import (
+    OpenApiExample,
+    extend_schema,
+    extend_schema_serializer,
+)
 from rest_framework import exceptions as drf_exceptions
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -306,7 +310,35 @@ class ModelDetailApi(APIView):
 class UsageApi(APIView):
     """``GET /api/v1/ai/usage``: the caller's usage this month and what is left."""
 
-    @extend_schema_serializer(component_name="AIUsage")
+    @extend_schema_serializer(
+        component_name="AIUsage",
+        examples=[
+            OpenApiExample(
+                "Usage this month",
+                value={
+                    "period_start": "2026-12-01",
+                    "period_end": "2027-01-01T00:00:00Z",
+                    "tokens_limit": 200000,
+                    "tokens_used": 5321,
+                    "tokens_reserved": 0,
+                    "tokens_remaining": 194679,
+                    "requests_per_minute": 20,
+                    "requests": 14,
+                    "cost": "0.0114",
+                    "by_model": [
+                        {
+                            "model": "quire-mock",
+                            "requests": 14,
+                            "prompt_tokens": 4410,
+                            "completion_tokens": 911,
+                            "cost": "0.0114",
+                        }
+                    ],
+                },
+                response_only=True,
+            )
+        ],
+    )
     class OutputSerializer(serializers.Serializer):
         @extend_schema_serializer(component_name="AIModelUsage")
         class ModelUsage(serializers.Serializer):

@@ -12,9 +12,11 @@ from django.utils.translation import gettext_lazy as _
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
+    OpenApiExample,
     OpenApiParameter,
     OpenApiResponse,
     extend_schema,
+    extend_schema_serializer,
     inline_serializer,
 )
 from rest_framework import serializers, status
@@ -55,6 +57,30 @@ from project.schema import ERROR_DESCRIPTIONS
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
 
 
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "A ready attachment",
+            value={
+                "id": "3c2b1a09-8f7e-4d6c-9b5a-1e2f3a4b5c6d",
+                "document": "0f8c3f8e-4f4e-4b7a-9d55-2b8f3a1c6d21",
+                "uploaded_by": "5b8e2c1a-9f3d-4e8b-a6c2-7d1e0f4b9a31",
+                "filename": "roadmap.png",
+                "content_type": "image/png",
+                "size_bytes": 48213,
+                "status": "ready",
+                "checksum_sha256": "9f86d081884c7d659a2feaa0c55ad015"
+                "a3bf4f1b2b0b822cd15d6c15b0f00a08",
+                "rejection_code": "",
+                "created_at": "2026-12-03T16:45:02.118000Z",
+                "completed_at": "2026-12-03T16:45:02.406000Z",
+                "download_url": "/api/v1/attachments/"
+                "3c2b1a09-8f7e-4d6c-9b5a-1e2f3a4b5c6d/download/",
+            },
+            response_only=True,
+        )
+    ]
+)
 class AttachmentOutputSerializer(serializers.ModelSerializer):
     document = serializers.UUIDField(source="document_id")
     uploaded_by = serializers.UUIDField(source="uploaded_by_id")
@@ -101,6 +127,19 @@ class DocumentAttachmentsApi(APIView):
 
     parser_classes = [JSONParser, MultiPartParser]
 
+    @extend_schema_serializer(
+        examples=[
+            OpenApiExample(
+                "Declare an image",
+                value={
+                    "filename": "roadmap.png",
+                    "content_type": "image/png",
+                    "size": 48213,
+                },
+                request_only=True,
+            )
+        ]
+    )
     class InputSerializer(serializers.Serializer):
         filename = serializers.CharField(
             max_length=1024, help_text="The file's name, shown to readers."

@@ -4,6 +4,8 @@ Applied to the view methods in ``documents/views.py`` (see ``project.schema``
 for how an :class:`~project.schema.ApiDoc` becomes the OpenAPI operation).
 """
 
+from drf_spectacular.utils import OpenApiExample
+
 from project.schema import ApiDoc
 
 _CURRENT = {
@@ -175,3 +177,120 @@ ACCESS_REVOKE = ApiDoc(
     ),
     errors={403: ("owner_only", "read_only"), 404: _NOT_FOUND},
 )
+
+
+# --- examples (what a real client sees) -----------------------------------------
+
+_ADA = {
+    "id": "5b8e2c1a-9f3d-4e8b-a6c2-7d1e0f4b9a31",
+    "email": "ada@example.com",
+    "display_name": "Ada Lovelace",
+}
+_GRACE = {
+    "id": "c3d9a7e2-1b4f-4c6a-8e5d-2f7b9a0c1d42",
+    "email": "grace@example.com",
+    "display_name": "Grace Hopper",
+}
+_DOCUMENT = {
+    "id": "0f8c3f8e-4f4e-4b7a-9d55-2b8f3a1c6d21",
+    "title": "Launch plan",
+    "body": "# Launch plan\n\nShip the API docs on Friday.",
+    "version": 3,
+    "role": "owner",
+    "owner": _ADA,
+    "last_editor": _GRACE,
+    "created_at": "2026-11-28T09:14:03.512000Z",
+    "updated_at": "2026-12-03T16:41:27.090000Z",
+    "trashed_at": None,
+}
+DOCUMENT_EXAMPLES = [
+    OpenApiExample("A document", value=_DOCUMENT, response_only=True),
+]
+DOCUMENT_PAGE_EXAMPLES = [
+    OpenApiExample(
+        "A page of search results",
+        value={
+            "results": [
+                {
+                    **{
+                        k: v
+                        for k, v in _DOCUMENT.items()
+                        if k not in {"body", "last_editor"}
+                    },
+                    "snippet": "Ship the API <mark>docs</mark> on Friday.",
+                    "rank": 0.075991,
+                }
+            ],
+            "next_cursor": None,
+            "next": None,
+        },
+        response_only=True,
+    )
+]
+DOCUMENT_CREATE_EXAMPLES = [
+    OpenApiExample(
+        "A new document",
+        value={"title": "Launch plan", "body": "# Launch plan\n\nShip the API docs."},
+        request_only=True,
+    )
+]
+DOCUMENT_PATCH_EXAMPLES = [
+    OpenApiExample(
+        "Change the body only",
+        value={"body": "# Launch plan\n\nShip the API docs on Friday."},
+        request_only=True,
+    )
+]
+REVISION_EXAMPLES = [
+    OpenApiExample(
+        "A revision",
+        value={
+            "number": 2,
+            "title": "Launch plan",
+            "body": "# Launch plan\n\nShip the API docs.",
+            "size_bytes": 34,
+            "author": _ADA,
+            "restored_from": None,
+            "created_at": "2026-12-01T10:02:45.300000Z",
+            "updated_at": "2026-12-01T10:04:12.800000Z",
+        },
+        response_only=True,
+    )
+]
+_GRANT = {
+    "id": "8a1f5e3c-6d2b-4f9a-b7c4-3e0d9c8b2a15",
+    "email": "grace@example.com",
+    "role": "editor",
+    "status": "active",
+    "user": _GRACE,
+    "invited_by": _ADA,
+    "created_at": "2026-11-30T08:00:12.004000Z",
+}
+ACCESS_EXAMPLES = [OpenApiExample("A grant", value=_GRANT, response_only=True)]
+ACCESS_LIST_EXAMPLES = [
+    OpenApiExample(
+        "Owner and grants",
+        value={
+            "owner": _ADA,
+            "results": [
+                _GRANT,
+                {
+                    **_GRANT,
+                    "id": "e4b7c2d1-0a9f-4e3b-8c6d-5f1a2b3c4d56",
+                    "email": "linus@example.org",
+                    "role": "viewer",
+                    "status": "pending",
+                    "user": None,
+                },
+            ],
+        },
+        response_only=True,
+    )
+]
+ACCESS_GRANT_EXAMPLES = [
+    OpenApiExample(
+        "Invite an editor",
+        value={"email": "grace@example.com", "role": "editor"},
+        request_only=True,
+    )
+]

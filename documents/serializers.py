@@ -10,9 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 from django.utils.translation import gettext_lazy as _
 
-from drf_spectacular.utils import OpenApiParameter
+from drf_spectacular.utils import OpenApiParameter, extend_schema_serializer
 from rest_framework import serializers
 
+from documents import openapi
 from documents.models import Document, DocumentAccess, DocumentRevision
 from project.fields import iso_utc
 
@@ -167,12 +168,14 @@ class DocumentItemOutputSerializer(serializers.Serializer):
     rank = serializers.FloatField(required=False)
 
 
+@extend_schema_serializer(examples=openapi.DOCUMENT_PAGE_EXAMPLES)
 class DocumentPageOutputSerializer(serializers.Serializer):
     results = DocumentItemOutputSerializer(many=True)
     next_cursor = serializers.CharField(allow_null=True)
     next = serializers.URLField(allow_null=True)
 
 
+@extend_schema_serializer(examples=openapi.DOCUMENT_EXAMPLES)
 class DocumentOutputSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     title = serializers.CharField()
@@ -255,6 +258,7 @@ class MergeRecordOutputSerializer(serializers.Serializer):
     current_version = serializers.IntegerField()
 
 
+@extend_schema_serializer(examples=openapi.REVISION_EXAMPLES)
 class RevisionOutputSerializer(serializers.Serializer):
     number = serializers.IntegerField()
     title = serializers.CharField()
@@ -278,6 +282,7 @@ class RevisionPageOutputSerializer(serializers.Serializer):
     )
 
 
+@extend_schema_serializer(examples=openapi.ACCESS_EXAMPLES)
 class AccessOutputSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     email = serializers.EmailField()
@@ -288,6 +293,7 @@ class AccessOutputSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
+@extend_schema_serializer(examples=openapi.ACCESS_LIST_EXAMPLES)
 class AccessListOutputSerializer(serializers.Serializer):
     owner = UserOutputSerializer()
     results = AccessOutputSerializer(many=True)

@@ -238,7 +238,9 @@ class DocumentListCreateApi(BodyLimitMixin, APIView):
             help_text="Documents per page, 1 to 100 (default 50).",
         )
 
-    @extend_schema_serializer(component_name="DocumentCreateInput")
+    @extend_schema_serializer(
+        component_name="DocumentCreateInput", examples=openapi.DOCUMENT_CREATE_EXAMPLES
+    )
     class InputSerializer(StrictSerializer):
         title = _title_field(default="")
         body = _body_field(default="")
@@ -299,7 +301,9 @@ class DocumentListCreateApi(BodyLimitMixin, APIView):
 
 
 class DocumentDetailApi(BodyLimitMixin, APIView):
-    @extend_schema_serializer(component_name="DocumentPatchInput")
+    @extend_schema_serializer(
+        component_name="DocumentPatchInput", examples=openapi.DOCUMENT_PATCH_EXAMPLES
+    )
     class PatchInputSerializer(StrictSerializer):
         title = _title_field(required=False)
         body = _body_field(required=False)
@@ -499,7 +503,9 @@ class RevisionRestoreApi(APIView):
 
 
 class AccessListCreateApi(APIView):
-    @extend_schema_serializer(component_name="AccessGrantInput")
+    @extend_schema_serializer(
+        component_name="AccessGrantInput", examples=openapi.ACCESS_GRANT_EXAMPLES
+    )
     class InputSerializer(StrictSerializer):
         email = serializers.EmailField(max_length=254)
         role = serializers.ChoiceField(choices=DocumentAccess.GrantRole.choices)

@@ -1,5 +1,8 @@
 """The schema and documentation pages, with errors in the API's JSON shape."""
 
+from django.utils.decorators import method_decorator
+
+from csp.decorators import csp_update
 from drf_spectacular.views import (
     SpectacularAPIView,
     SpectacularRedocView,
@@ -28,5 +31,13 @@ class SwaggerApi(JsonErrorsMixin, SpectacularSwaggerSplitView):
     """Swagger UI, assets and start-up script served locally (CSP: no inline JS)."""
 
 
+@method_decorator(csp_update({"worker-src": ["'self'", "blob:"]}), name="get")
 class RedocApi(JsonErrorsMixin, SpectacularRedocView):
-    """Redoc over the schema, assets served locally (sidecar)."""
+    """Redoc over the schema, under the site's CSP.
+
+    Redoc (vendored by ``web/vendor.mjs``, its cdn.redoc.ly logo removed) is
+    served by whitenoise and loads no web fonts; its search index runs in a
+    ``blob:`` worker, allowed by ``worker-src`` on this page only.
+    """
+
+    template_name = "api/redoc.html"

@@ -10,7 +10,16 @@ const copies = [
   ["dompurify", "static/web/vendor/dompurify", [["dist/purify.es.mjs", "purify.es.js"], ["LICENSE", "LICENSE"], ["LICENSE-MPL", "LICENSE-MPL"]]],
   ["diff", "static/web/vendor/diff", [["libesm", "libesm"], ["LICENSE", "LICENSE"]]],
   ["eventsource-parser", "static/web/vendor/eventsource-parser", [["dist", "dist"], ["LICENSE", "LICENSE"]]],
+  ["redoc", "static/web/vendor/redoc", [["bundles/redoc.standalone.js", "redoc.standalone.js"], ["bundles/redoc.standalone.js.LICENSE.txt", "redoc.standalone.js.LICENSE.txt"], ["LICENSE", "LICENSE"]]],
   ["axe-core", "tests/vendor/axe-core", [["axe.min.js", "axe.min.js"], ["LICENSE", "LICENSE"]]],
+];
+
+// Redoc (the API docs page, /api/redoc/) draws its sidebar logo from
+// cdn.redoc.ly, which the CSP refuses (img-src 'self'): the logo's URL is
+// emptied, so no request is made and Redoc drops the image (its onError);
+// the "API docs by Redocly" link stays. Fails if the bundle changes shape.
+const patches = [
+  ["static/web/vendor/redoc/redoc.standalone.js", 'src:"https://cdn.redoc.ly/redoc/logo-mini.svg"', 'src:""'],
 ];
 
 for (const [name, target, files] of copies) {
@@ -26,6 +35,14 @@ for (const [name, target, files] of copies) {
   }
   writeFileSync(join(target, "VERSION"), `${name} ${version}\n`);
   stripSourceMaps(target);
+}
+
+for (const [path, from, to] of patches) {
+  const text = readFileSync(path, "utf8");
+  if (text.split(from).length !== 2) {
+    throw new Error(`${path}: expected ${from} exactly once`);
+  }
+  writeFileSync(path, text.replace(from, to));
 }
 
 // The .map files are not copied, so their references go too (Django's

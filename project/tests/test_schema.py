@@ -105,7 +105,7 @@ def test_schema_endpoint_wrong_method_answers_json_405(api_client):
     ("path", "asset"),
     [
         ("/api/docs/", "drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js"),
-        ("/api/redoc/", "drf_spectacular_sidecar/redoc/bundles/redoc.standalone.js"),
+        ("/api/redoc/", "web/vendor/redoc/redoc.standalone.js"),
     ],
 )
 def test_docs_pages_load_assets_locally(api_client, path, asset):
@@ -117,3 +117,33 @@ def test_docs_pages_load_assets_locally(api_client, path, asset):
     assert f"/static/{asset}" in html
     assert "cdn.jsdelivr.net" not in html
     assert "unpkg.com" not in html
+
+
+def test_redoc_page_links_no_web_fonts_and_runs_no_inline_script(api_client):
+    """The Redoc page loads nothing from Google Fonts and has no inline script."""
+    html = api_client.get("/api/redoc/").content.decode()
+
+    assert "fonts.googleapis.com" not in html
+    assert "fonts.gstatic.com" not in html
+    assert "<script>" not in html
+    assert '<redoc spec-url="/api/schema/"' in html
+
+
+def test_redoc_page_alone_allows_blob_workers(api_client):
+    """``worker-src blob:`` (Redoc's search) is on the Redoc page, nowhere else."""
+    redoc = api_client.get("/api/redoc/")["Content-Security-Policy"]
+    swagger = api_client.get("/api/docs/")["Content-Security-Policy"]
+
+    assert "worker-src 'self' blob:" in redoc
+    assert "script-src 'self';" in redoc
+    assert "worker-src" not in swagger
+
+
+def test_vendored_redoc_loads_nothing_from_redocly(settings):
+    """The vendored bundle has its cdn.redoc.ly logo removed (web/vendor.mjs)."""
+    folder = settings.BASE_DIR / "web" / "static" / "web" / "vendor" / "redoc"
+    bundle = (folder / "redoc.standalone.js").read_text()
+
+    assert "cdn.redoc.ly" not in bundle
+    assert (folder / "VERSION").read_text() == "redoc 2.5.4\n"
+    assert "MIT" in (folder / "LICENSE").read_text()
