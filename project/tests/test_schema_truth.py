@@ -12,13 +12,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.files.uploadedfile import SimpleUploadedFile
+
 import pytest
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
 from accounts.tests.factories import UserFactory
 from attachments.models import Attachment
-from attachments.tests.factories import AttachmentFactory
+from attachments.tests.factories import PNG_BYTES, AttachmentFactory
 from documents.tests.factories import DocumentAccessFactory, DocumentFactory
 from project.apitags import API_TAGS
 from project.schema import AUTH_ERROR_CODES
@@ -174,6 +176,27 @@ def _create_reused_key(c: Cast):
 def _create_too_large(c: Cast):
     c.settings.DOCUMENTS_MAX_BODY_BYTES = 10
     return c.as_("owner").post("/api/v1/documents/", {"body": "x" * 11}, format="json")
+
+
+def _upload(name: str, data: bytes, content_type: str):
+    return SimpleUploadedFile(name, data, content_type=content_type)
+
+
+def _upload_too_large(c: Cast):
+    c.settings.ATTACHMENT_MAX_BYTES = 10
+    return c.as_("owner").post(
+        _doc(c, "attachments/"),
+        {"file": _upload("pixel.png", PNG_BYTES, "image/png")},
+        format="multipart",
+    )
+
+
+def _rejected(c: Cast) -> Attachment:
+    return AttachmentFactory(
+        document=c.doc,
+        status=Attachment.Status.REJECTED,
+        rejection_code="unsupported_type",
+    )
 
 
 def _grant_stale_restore(c: Cast):
@@ -455,6 +478,86 @@ CASES: list[tuple[str, str, int, str, Callable[[Cast], Any]]] = [
         "upload_missing",
         lambda c: c.as_("owner").post(
             f"/api/v1/attachments/{_pending(c).pk}/complete/"
+        ),
+    ),
+    (
+        "post",
+        D + "attachments/",
+        415,
+        "unsupported_type",
+        lambda c: c.as_("owner").post(
+            _doc(c, "attachments/"),
+            {"file": _upload("tool.exe", b"MZ\x90\x00", "application/x-msdownload")},
+            format="multipart",
+        ),
+    ),
+    ("post", D + "attachments/", 413, "too_large", _upload_too_large),
+    (
+        "post",
+        A + "complete/",
+        409,
+        "upload_rejected",
+        lambda c: c.as_("owner").post(
+            f"/api/v1/attachments/{_rejected(c).pk}/complete/"
+        ),
+    ),
+    (
+        "post",
+        D + "revisions/{number}/restore/",
+        403,
+        "read_only",
+        lambda c: c.as_("viewer").post(_doc(c, "revisions/1/restore/")),
+    ),
+    (
+        "get",
+        D + "export",
+        400,
+        "invalid",
+        lambda c: c.as_("owner").get(_doc(c, "export?format=exe")),
+    ),
+    (
+        "get",
+        D + "export",
+        404,
+        "not_found",
+        lambda c: c.as_("stranger").get(_doc(c, "export?format=md")),
+    ),
+    (
+        "post",
+        D + "links/",
+        400,
+        "invalid_expiry",
+        lambda c: c.as_("owner").post(
+            _doc(c, "links/"),
+            {
+                "role": "viewer",
+                "audience": "anyone",
+                "expires_at": "2001-01-01T00:00:00Z",
+            },
+            format="json",
+        ),
+    ),
+    (
+        "get",
+        D + "links/",
+        403,
+        "owner_only",
+        lambda c: c.as_("editor").get(_doc(c, "links/")),
+    ),
+    (
+        "get",
+        "/api/v1/links/{secret}/",
+        404,
+        "not_found",
+        lambda c: APIClient().get("/api/v1/links/no-such-secret/"),
+    ),
+    (
+        "post",
+        "/api/v1/documents/import",
+        400,
+        "file_missing",
+        lambda c: c.as_("owner").post(
+            "/api/v1/documents/import", {"title": "x"}, format="multipart"
         ),
     ),
     (
