@@ -57,6 +57,10 @@ def test_writers_in_different_paragraphs_both_save_without_a_conflict(
     expect(friend.get_by_label("Text (Markdown)")).to_have_value(both)
     expect(friend.locator("#conflict")).to_be_hidden()
     shot(friend, "merged")
+    friend.get_by_role("button", name="History").click()
+    expect(friend.locator(".revisions li").first).to_contain_text(
+        f"merged (edits from version {version} joined with version {version + 1})"
+    )
 
     # The owner, a version behind now, goes on typing in the first paragraph.
     owner.get_by_label("Text (Markdown)").fill(

@@ -60,7 +60,12 @@ async function revisions(body, editor) {
           await openPanel("revisions", editor);
         }),
     });
-    const label = el("label", { for: box.id, text: `Version ${revision.number} · ${who(revision.author)} · ${when(revision.created_at)}` });
+    const merge = revision.merged_from;
+    const merged = merge ? ` · merged (edits from version ${merge.base_version} joined with version ${merge.current_version})` : "";
+    const label = el("label", {
+      for: box.id,
+      text: `Version ${revision.number} · ${who(revision.author)} · ${when(revision.created_at)}${merged}`,
+    });
     list.append(el("li", {}, box, label, restore));
   }
   compare.addEventListener("click", () =>
