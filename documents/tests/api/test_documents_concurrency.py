@@ -55,3 +55,58 @@ def test_document_patch_concurrent_same_if_match_exactly_one_wins(client_for):
         if status == 412
     )
     assert Document.objects.get(pk=doc.pk).revisions.count() <= 2
+
+
+@pytest.mark.slow
+@pytest.mark.postgresql  # row locking; SQLite serialises writers
+def test_document_patch_concurrent_stale_merges_lose_no_accepted_edit(client_for):
+    """Writers of different lines, all from version 1 with Prefer: merge, at once.
+
+    Each answer is a 200 (merged, perhaps after retries) or a 412 (writers
+    kept getting in first); every edit answered 200 is in the final body,
+    no edit answered 412 is, and each 200 made exactly one version.
+    """
+    from accounts.tests.factories import UserFactory
+    from documents.tests.factories import DocumentFactory
+
+    owner = UserFactory()
+    lines = [f"line {n}\n" for n in range(WRITERS)]
+    doc = DocumentFactory(owner=owner, body="\n".join(lines))
+    url = f"/api/v1/documents/{doc.pk}/"
+    barrier = threading.Barrier(WRITERS, timeout=30)
+    results: dict[int, int] = {}
+    lock = threading.Lock()
+
+    def write(n: int) -> None:
+        client = client_for(owner)
+        edited = list(lines)
+        edited[n] = f"line {n} edited by writer {n}\n"
+        try:
+            barrier.wait()
+            response = client.patch(
+                url,
+                {"body": "\n".join(edited)},
+                format="json",
+                HTTP_IF_MATCH='"1"',
+                HTTP_PREFER="merge",
+            )
+            with lock:
+                results[n] = response.status_code
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(WRITERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert len(results) == WRITERS
+    assert set(results.values()) <= {200, 412}
+    doc.refresh_from_db()
+    accepted = [n for n, status in results.items() if status == 200]
+    assert accepted
+    assert doc.version == 1 + len(accepted)
+    for n, status in results.items():
+        edit = f"line {n} edited by writer {n}\n"
+        assert (edit in doc.body) is (status == 200), (n, status, doc.body)
