@@ -68,7 +68,16 @@ _WRITE_ERRORS = {
 DOCUMENT_PATCH = ApiDoc(
     tag="documents",
     summary="Change a document's title or body",
-    description="Change the fields sent and keep the others. " + _WRITE_DESCRIPTION,
+    description=(
+        "Change the fields sent and keep the others. "
+        + _WRITE_DESCRIPTION
+        + " With `Prefer: merge`, a stale ETag is merged three-way, line by "
+        "line, with what was saved since: changes that do not overlap are "
+        "saved as a new version (200 with `Merged-From` naming the version "
+        "the save started from and the one it was merged with), overlapping "
+        "ones are a 412 that also lists the `conflicts`. A version too old to "
+        "be kept as a base is the plain 412."
+    ),
     errors=_WRITE_ERRORS,
     error_properties={412: _CURRENT},
 )
