@@ -25,6 +25,7 @@ from aiproxy.money import PER_MILLION, price_per_million, usd, usd_price
 from aiproxy.selectors import usage_totals
 from aiproxy.services.export import usage_export_csv
 from project.adminexport import CsvExportAdmin
+from project.adminlinks import linked
 
 
 def _provider_choices() -> list[tuple[str, str]]:
@@ -304,7 +305,12 @@ class UserQuotaInline(admin.StackedInline):
 
 @admin.register(UserQuota)
 class UserQuotaAdmin(admin.ModelAdmin):
-    list_display = ["user", "tokens_per_month", "requests_per_minute", "updated_at"]
+    list_display = [
+        linked("user", description=_("user"), ordering="user__email"),
+        "tokens_per_month",
+        "requests_per_minute",
+        "updated_at",
+    ]
     list_select_related = ["user"]
     search_fields = ["user__email"]
     raw_id_fields = ["user"]

@@ -13,9 +13,9 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from aiproxy.models import UsageRecord
+from aiproxy.money import usd
 from aiproxy.selectors import usage_summary_for
 from project.adminlinks import list_link, user_admin_add_field
-from project.dashboard import COST_QUANTUM
 
 
 def _n(value: int) -> str:
@@ -23,8 +23,8 @@ def _n(value: int) -> str:
 
 
 def _usd(value: str) -> str:
-    """Return a cost to the hundredth of a cent, as the dashboard shows it."""
-    return str(Decimal(value).quantize(COST_QUANTUM))
+    """Return a cost as the ledger shows it (``$0.0114``)."""
+    return usd(Decimal(value))
 
 
 @admin.display(description=_("AI usage this month"))
@@ -57,7 +57,7 @@ def ai_usage_this_month(user) -> str:
             _("Requests"),
             _("Prompt tokens"),
             _("Completion tokens"),
-            _("Cost (USD)"),
+            _("Cost"),
             models,
         )
         if summary["by_model"]
@@ -66,7 +66,7 @@ def ai_usage_this_month(user) -> str:
     return format_html(
         '<p id="ai-usage-summary">Tokens: <strong>{} left</strong> of {} until {} '
         "({} used, {} reserved by requests in flight). Requests: {} (at most {} "
-        "a minute). Cost: USD {}.</p>{}<p>{} · {}</p>",
+        "a minute). Cost: {}.</p>{}<p>{} · {}</p>",
         _n(summary["tokens_remaining"]),
         _n(summary["tokens_limit"]),
         date_format(summary["period_end"], "DATETIME_FORMAT"),

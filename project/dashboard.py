@@ -13,7 +13,9 @@ Definitions, as the dashboard states them to staff (docs/admin.md):
 - an *error* is a ledger row that did not end ``ok``, ``cancelled`` or
   ``pending``: upstream errors, timeouts and any refusal the ledger records.
 
-Every selector runs a fixed number of queries, whatever the row counts.
+Costs are exact sums (the ledger's decimals); pages show them with
+``aiproxy.money.usd``. Every selector runs a fixed number of queries,
+whatever the row counts.
 """
 
 import datetime as dt
@@ -32,7 +34,6 @@ from documents.models import Document
 
 CHART_DAYS = 30
 TOP_USERS = 10
-COST_QUANTUM = Decimal("0.0001")
 NOT_ERRORS = [
     UsageRecord.Status.OK,
     UsageRecord.Status.CANCELLED,
@@ -49,7 +50,7 @@ def _tokens() -> Sum:
 
 
 def _cost(value: Decimal | None) -> Decimal:
-    return (value or Decimal(0)).quantize(COST_QUANTUM)
+    return value or Decimal(0)
 
 
 @dataclass(frozen=True)

@@ -210,10 +210,10 @@ def test_admin_user_page_shows_this_months_ai_usage_and_quota_left(staff_client)
 
     assert "Tokens: <strong>8,000 left</strong> of 10,000 until " in html
     assert "(1,500 used, 500 reserved by requests in flight)" in html
-    assert "Requests: 1 (at most 30 a minute). Cost: USD 0.5000." in html
+    assert "Requests: 1 (at most 30 a minute). Cost: $0.5000." in html
     assert (
         '<td>quire-mock</td><td class="num">1</td><td class="num">1,000</td>'
-        '<td class="num">500</td><td class="num">0.5000</td>'
+        '<td class="num">500</td><td class="num">$0.5000</td>'
     ) in html
 
 

@@ -104,16 +104,16 @@ def test_admin_dashboard_shows_the_numbers_of_the_data(
     models = page.locator("#dashboard-ai-models tbody tr")
     expect(models).to_have_count(2)
     expect(models.nth(0)).to_contain_text("quire-big")
-    expect(models.nth(0).locator("td")).to_have_text(["1", "0", "3,000", "1.2500"])
-    expect(models.nth(1).locator("td")).to_have_text(["2", "1", "1,600", "0.0400"])
+    expect(models.nth(0).locator("td")).to_have_text(["1", "0", "3,000", "$1.2500"])
+    expect(models.nth(1).locator("td")).to_have_text(["2", "1", "1,600", "$0.0400"])
     expect(page.locator("#dashboard-ai-total td")).to_have_text(
-        ["3", "1", "4,600", "1.2900"]
+        ["3", "1", "4,600", "$1.2900"]
     )
 
     top = page.locator("#dashboard-top-users tbody tr")
     expect(top).to_have_count(2)
     expect(top.nth(0)).to_contain_text("bob@example.com")
-    expect(top.nth(0).locator("td")).to_have_text(["2", "3,100", "1.2600"])
+    expect(top.nth(0).locator("td")).to_have_text(["2", "3,100", "$1.2600"])
 
     expect(page.locator("#dashboard-requests-total")).to_have_text("3")
     expect(page.locator("#dashboard-tokens-total")).to_have_text("4,600")
