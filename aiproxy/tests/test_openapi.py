@@ -12,6 +12,17 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
+def default_model(settings) -> None:
+    """Ensure the default model exists (a transactional test may have flushed it)."""
+    from aiproxy.models import AIModel
+
+    AIModel.objects.update_or_create(
+        name=settings.AI_DEFAULT_MODEL,
+        defaults={"provider": "mock", "upstream_model": "mock-1", "is_enabled": True},
+    )
+
+
+@pytest.fixture
 def schema(api_client) -> dict:
     response = api_client.get("/api/schema/?format=json")
     assert response.status_code == 200
@@ -59,7 +70,7 @@ async def _read(content) -> list[bytes]:
 
 
 def test_openapi_stream_events_match_the_declared_event_schema(
-    schema, auth_client, user
+    schema, auth_client, user, default_model
 ):
     """Every event of a streamed document action matches the declared SSE schema."""
     operation = schema["paths"]["/api/v1/documents/{document_id}/ai/{action}/"]["post"]
@@ -117,7 +128,7 @@ def test_openapi_names_are_declared_non_blank_as_the_server_refuses_blank_ones(
 
 
 def test_openapi_document_action_body_is_optional_as_the_server_runs_without_one(
-    schema, auth_client, user
+    schema, auth_client, user, default_model
 ):
     """No body runs the action with its defaults, and the schema says so."""
     operation = schema["paths"]["/api/v1/documents/{document_id}/ai/{action}/"]["post"]
