@@ -283,10 +283,10 @@ class DocumentImportApi(APIView):
             201: ImportOutputSerializer,
             **error_codes(
                 {
-                    400: ("file_missing",),
-                    413: ("too_large",),
+                    400: ("file_missing", "invalid"),
+                    413: ("too_large", "quota_exceeded"),
                     415: ("unsupported_type", "invalid_encoding", "multipart_required"),
-                    503: ("conversion_timeout",),
+                    503: ("conversion_timeout", "storage_unavailable"),
                 }
             ),
         },
