@@ -92,7 +92,8 @@ def _messages(raw: Any) -> list[dict[str, Any]]:
         if not isinstance(message, dict):
             raise _invalid(f"messages[{index}]", _("Must be an object."))
         role = message.get("role")
-        if role not in ROLES:
+        # Not a string (an object, a list) is unhashable: no set lookup.
+        if not isinstance(role, str) or role not in ROLES:
             raise _invalid(
                 f"messages[{index}].role",
                 _("Must be one of: %(roles)s.") % {"roles": ", ".join(sorted(ROLES))},

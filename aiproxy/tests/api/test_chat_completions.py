@@ -414,3 +414,16 @@ def test_chat_completion_ok_records_tokens_and_cost_metrics(
                 values[metric["Name"]] = record[metric["Name"]]
     assert values["AITokens"] == 20
     assert values["AICostUSD"] == pytest.approx(12 * 0.001 + 8 * 0.002)
+
+
+@pytest.mark.parametrize("role", [{}, [], 1, None])
+def test_chat_completion_role_not_a_string_returns_400(auth_client, role):
+    """A role that is an object or a list is 400 invalid, not a server error."""
+    response = _post(
+        auth_client,
+        {"model": "quire-mock", "messages": [{"role": role, "content": "hi"}]},
+    )
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid"
+    assert "messages[0].role" in response.json()["fields"]
