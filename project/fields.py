@@ -11,6 +11,7 @@ import datetime as dt
 import re
 from typing import Any
 
+from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 
 from rest_framework import serializers
@@ -18,6 +19,10 @@ from rest_framework import serializers
 # C0 controls other than tab, newline and carriage return, and DEL: never part
 # of Markdown, refused by PostgreSQL (NUL) or used as highlight markers.
 FORBIDDEN_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# The same rules as schema patterns (drf-spectacular writes a RegexValidator
+# as `pattern`), so that clients reading the schema know what is refused.
+TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+SINGLE_LINE_PATTERN = r"^[^\x00-\x08\x0a-\x1f\x7f]*$"
 
 
 class StrictCharField(serializers.CharField):
@@ -34,6 +39,10 @@ class StrictCharField(serializers.CharField):
     def __init__(self, *, single_line: bool = False, **kwargs: Any) -> None:
         self.single_line = single_line
         super().__init__(**kwargs)
+        # Never fails (to_internal_value refused the value first): it declares
+        # the rule in the schema.
+        pattern = SINGLE_LINE_PATTERN if single_line else TEXT_PATTERN
+        self.validators.append(RegexValidator(pattern))
 
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):
