@@ -299,7 +299,8 @@ class ModelDetailApi(APIView):
         tag="ai",
         summary="Read one AI model",
         description="One enabled model by its name, as listed by `GET /ai/models`.",
-        errors={404: ("model_not_found",)},
+        # not_found: a name the URL pattern cannot take (a line break...).
+        errors={404: ("model_not_found", "not_found")},
     )
     @extend_schema(responses=ModelOutputSerializer, operation_id="ai_models_retrieve")
     def get(self, request: Request, name: str) -> Response:

@@ -531,7 +531,11 @@ class AccessListCreateApi(APIView):
         )
 
     @openapi.ACCESS_GRANT
-    @extend_schema(request=InputSerializer, responses={201: AccessOutputSerializer})
+    @extend_schema(
+        request=InputSerializer,
+        # 200: the email already had a grant (its role is changed).
+        responses={201: AccessOutputSerializer, 200: AccessOutputSerializer},
+    )
     @idempotent
     def post(self, request: Request, document_id: str) -> Response:
         document = selectors.document_get_for_user(
