@@ -32,7 +32,7 @@ ATTACHMENT_LIST = ApiDoc(
         "newest first (rejected uploads are left out). Cursor-based pages: "
         "follow `next` until it is `null`."
     ),
-    errors={404: _NOT_FOUND},
+    errors={400: ("invalid",), 404: _NOT_FOUND},
 )
 ATTACHMENT_UPLOAD = ApiDoc(
     tag="attachments",

@@ -13,7 +13,6 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
-    OpenApiParameter,
     OpenApiResponse,
     extend_schema,
     extend_schema_serializer,
@@ -127,6 +126,18 @@ class DocumentAttachmentsApi(APIView):
 
     parser_classes = [JSONParser, MultiPartParser]
 
+    class FilterSerializer(serializers.Serializer):
+        cursor = serializers.CharField(
+            required=False,
+            help_text="Opaque position from a previous page's `next` link.",
+        )
+        page_size = serializers.IntegerField(
+            min_value=1,
+            max_value=AttachmentPagination.max_page_size,
+            required=False,
+            help_text="Attachments per page, 1 to 200 (default 50).",
+        )
+
     @extend_schema_serializer(
         examples=[
             OpenApiExample(
@@ -161,18 +172,7 @@ class DocumentAttachmentsApi(APIView):
 
     @openapi.ATTACHMENT_LIST
     @extend_schema(
-        parameters=[
-            OpenApiParameter(
-                "cursor",
-                str,
-                description="Opaque position from a previous page's `next` link.",
-            ),
-            OpenApiParameter(
-                "page_size",
-                int,
-                description="Attachments per page, 1 to 200 (default 50).",
-            ),
-        ],
+        parameters=[FilterSerializer],
         responses=inline_serializer(
             "AttachmentPage",
             {
@@ -183,6 +183,8 @@ class DocumentAttachmentsApi(APIView):
         ),
     )
     def get(self, request, document_id):
+        # The paginator ignores a bad page_size; refuse it as the schema says.
+        self.FilterSerializer(data=request.query_params).is_valid(raise_exception=True)
         attachments = attachment_list_for_document(
             user=request.user, document_id=document_id
         )

@@ -367,12 +367,16 @@ def takes_token(operation: dict[str, Any]) -> bool:
 def add_common_errors(operation: dict[str, Any], *, drf: bool = True) -> None:
     """Declare the errors every operation of its kind may answer.
 
-    401 and 503 ``auth_not_configured`` when it reads a token; 414 for an
+    404 ``not_found`` with path parameters (an unmatched path); 401 and 503
+    ``auth_not_configured`` when it reads a token; 414 for an
     overlong URL; for a DRF view (``drf``), 429 ``throttled`` and for a body
     the parsers' 400/413/415 (a plain view's body only its 400); for an
     ``Idempotency-Key``, its 400/409/422.
     """
     responses = operation.setdefault("responses", {})
+    if any(p.get("in") == "path" for p in operation.get("parameters", [])):
+        # A path the URL patterns do not match (Django's 404, JSON under /api/).
+        add_error_codes(responses, 404, ["not_found"])
     if takes_token(operation):
         add_error_codes(responses, 401, AUTH_ERROR_CODES)
         add_error_codes(responses, 503, ["auth_not_configured"])

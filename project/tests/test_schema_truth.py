@@ -562,6 +562,20 @@ CASES: list[tuple[str, str, int, str, Callable[[Cast], Any]]] = [
     ),
     (
         "get",
+        D + "attachments/",
+        400,
+        "invalid",
+        lambda c: c.as_("owner").get(_doc(c, "attachments/?page_size=null")),
+    ),
+    (
+        "get",
+        "/api/v1/ai/models/{name}/",
+        404,
+        "not_found",
+        lambda c: c.as_("owner").get("/api/v1/ai/models/%0A/"),
+    ),
+    (
+        "get",
         "/api/v1/ai/models/{name}/",
         404,
         "model_not_found",
