@@ -156,7 +156,7 @@ def image_env(tmp_path_factory) -> dict[str, str]:
         env=env,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=600,  # brotli over ~1,300 files: ~35 s idle, minutes on a loaded machine
         check=False,
     )
     assert collect.returncode == 0, collect.stderr
