@@ -150,3 +150,16 @@ def html_to_pdf(html: str) -> bytes:
     if not out.startswith(b"%PDF-"):
         raise ConversionFailed("the PDF worker returned no PDF")
     return out
+
+
+def walk_tree(node: Any, visit: Callable[[dict], None]) -> None:
+    """Call ``visit`` on every element of a pandoc JSON tree (bounded by its size)."""
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if "t" in item:
+                visit(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)

@@ -90,19 +90,6 @@ def _absolute(base_url: str) -> Callable[[str], str]:
     return rewrite
 
 
-def _walk(node: Any, visit: Callable[[dict], None]) -> None:
-    """Call ``visit`` on every element of a pandoc JSON tree (bounded by its size)."""
-    stack = [node]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            if "t" in item:
-                visit(item)
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-
-
 def _embedded_images(document_id: Any) -> dict[str, str]:
     """Return ``download path -> data: URI`` for the document's own images."""
     limit = settings.DOCUMENTS_EXPORT_IMAGES_MAX_BYTES
@@ -143,7 +130,7 @@ def _docx_tree(
             if not inlines:
                 element["c"][1] = [{"t": "Str", "c": url.rsplit("/", 1)[-1]}]
 
-    _walk(tree, visit)
+    convert.walk_tree(tree, visit)
     return tree
 
 

@@ -284,18 +284,6 @@ def _data_uri(url: str) -> tuple[str, bytes | None]:
     return f"image.{extension}", data
 
 
-def _walk(tree: Any, visit) -> None:
-    stack = [tree]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            if "t" in item:
-                visit(item)
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-
-
 def _convert(kind: str, data: bytes) -> tuple[str, dict | None, _Images]:
     """Return the Markdown body, pandoc's tree (if converted) and its images."""
     reader = IMPORT_TYPES[kind]
@@ -323,7 +311,7 @@ def _convert(kind: str, data: bytes) -> tuple[str, dict | None, _Images]:
         )
         tree = convert.pandoc_json(clean.encode("utf-8"), source="html")
         images = _Images(lambda url: _data_uri(stash[url]) if url in stash else None)
-    _walk(tree, images.visit)
+    convert.walk_tree(tree, images.visit)
     return convert.json_to_markdown(tree), tree, images
 
 
