@@ -54,11 +54,14 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
+_NO_OFFSET = dt.timedelta(0)
+
+
 def iso_utc(value: dt.datetime | None) -> str | None:
     """Return ``value`` as ISO 8601 in UTC with ``Z`` (``None`` stays ``None``)."""
     if value is None:
         return None
-    if value.utcoffset() != dt.timedelta(0):
+    if value.utcoffset() != _NO_OFFSET:
         value = value.astimezone(dt.UTC)
     text = value.isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
