@@ -23,7 +23,7 @@ from documents import exports, imports, selectors
 from documents.links.selectors import share_link_open
 from documents.serializers import DocumentOutputSerializer, document_data
 from project.exceptions import ApplicationError
-from project.fields import StrictCharField
+from project.fields import SINGLE_LINE_PATTERN, StrictCharField
 from project.idempotency import idempotent
 from project.schema import error_codes
 
@@ -274,7 +274,11 @@ class DocumentImportApi(APIView):
                 "type": "object",
                 "properties": {
                     "file": {"type": "string", "format": "binary"},
-                    "title": {"type": "string", "maxLength": 200},
+                    "title": {
+                        "type": "string",
+                        "maxLength": 200,
+                        "pattern": SINGLE_LINE_PATTERN,
+                    },
                 },
                 "required": ["file"],
             }

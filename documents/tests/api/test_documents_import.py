@@ -425,3 +425,15 @@ def test_import_same_image_twice_is_one_attachment(auth_client):
     attachment = Attachment.objects.get()
     url = f"/api/v1/attachments/{attachment.pk}/download/"
     assert response.json()["body"] == f"![one]({url})\n\n![two]({url})\n"
+
+
+def test_import_schema_declares_the_title_pattern_the_server_checks(db):
+    """The multipart title declares the control characters the server refuses."""
+    from drf_spectacular.generators import SchemaGenerator
+
+    from project.fields import SINGLE_LINE_PATTERN
+
+    schema = SchemaGenerator().get_schema(public=True)
+    body = schema["paths"]["/api/v1/documents/import"]["post"]["requestBody"]
+    title = body["content"]["multipart/form-data"]["schema"]["properties"]["title"]
+    assert title["pattern"] == SINGLE_LINE_PATTERN
