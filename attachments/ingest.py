@@ -24,9 +24,9 @@ from attachments.adapters.storage import StorageUnavailable, attachment_storage
 from attachments.models import Attachment
 from attachments.selectors import attachment_storage_used_bytes
 from attachments.services import (
-    _quota_exceeded,
     attachment_clean_filename,
     attachment_new_key,
+    quota_exceeded_error,
     storage_delete_later,
     storage_unavailable,
 )
@@ -99,7 +99,7 @@ def server_files_attach(
     used = attachment_storage_used_bytes(user=user)
     total = sum(len(item.data) for item in files)
     if used + total > settings.ATTACHMENT_USER_QUOTA_BYTES:
-        raise _quota_exceeded()
+        raise quota_exceeded_error()
     now = timezone.now()
     rows = [
         Attachment(

@@ -99,7 +99,7 @@ def attachment_quota_remaining_bytes(*, user: "User") -> int:
     return max(settings.ATTACHMENT_USER_QUOTA_BYTES - used, 0)
 
 
-def _quota_exceeded() -> ApplicationError:
+def quota_exceeded_error() -> ApplicationError:
     _rejected_metric("quota_exceeded")
     return ApplicationError(
         _("Your storage quota is used up."),
@@ -133,7 +133,7 @@ def _attachment_create_reserved(
     get_user_model().objects.select_for_update().only("pk").get(pk=user.pk)
     used = attachment_storage_used_bytes(user=user)
     if used + size_bytes > settings.ATTACHMENT_USER_QUOTA_BYTES:
-        raise _quota_exceeded()
+        raise quota_exceeded_error()
     attachment = Attachment(
         document=document,
         uploaded_by=user,

@@ -38,7 +38,7 @@ from attachments.ingest import (
     server_files_discard,
     server_files_store,
 )
-from attachments.services import _quota_exceeded, attachment_quota_remaining_bytes
+from attachments.services import attachment_quota_remaining_bytes, quota_exceeded_error
 from attachments.sniffing import is_text
 from documents import convert, services
 from documents.exports import DOCX_TYPE
@@ -352,7 +352,7 @@ def document_import(
     if sum(len(item.data) for item in files) > attachment_quota_remaining_bytes(
         user=user
     ):
-        raise _quota_exceeded()
+        raise quota_exceeded_error()
     server_files_store(files)
     try:
         with transaction.atomic():
