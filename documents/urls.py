@@ -1,6 +1,6 @@
 from django.urls import path
 
-from documents import transfer_views, views
+from documents import access_views, revision_views, transfer_views, views
 
 app_name = "documents"
 
@@ -33,12 +33,12 @@ urlpatterns = [
     ),
     path(
         "documents/<str:document_id>/revisions/",
-        views.RevisionListApi.as_view(),
+        revision_views.RevisionListApi.as_view(),
         name="revision-list",
     ),
     path(
         "documents/<str:document_id>/revisions/<int:number>/",
-        views.RevisionDetailApi.as_view(),
+        revision_views.RevisionDetailApi.as_view(),
         name="revision-detail",
     ),
     path(
@@ -48,17 +48,17 @@ urlpatterns = [
     ),
     path(
         "documents/<str:document_id>/revisions/<int:number>/restore/",
-        views.RevisionRestoreApi.as_view(),
+        revision_views.RevisionRestoreApi.as_view(),
         name="revision-restore",
     ),
     path(
         "documents/<str:document_id>/access/",
-        views.AccessListCreateApi.as_view(),
+        access_views.AccessListCreateApi.as_view(),
         name="access-list",
     ),
     path(
         "documents/<str:document_id>/access/<str:access_id>/",
-        views.AccessDetailApi.as_view(),
+        access_views.AccessDetailApi.as_view(),
         name="access-detail",
     ),
 ]

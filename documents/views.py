@@ -7,10 +7,8 @@ from typing import Any
 from django.conf import settings
 from django.http import QueryDict
 from django.urls import reverse
-from django.utils.translation import gettext_lazy as _
 
 from drf_spectacular.utils import (
-    OpenApiParameter,
     OpenApiResponse,
     extend_schema,
     extend_schema_serializer,
@@ -21,36 +19,30 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from documents import merge, openapi, selectors, services
-from documents.links.selectors import share_link_list
-from documents.links.serializers import share_link_data
-from documents.models import Document, DocumentAccess, Role
+from documents.http import (
+    IF_MATCH,
+    BodyLimitMixin,
+    body_field,
+    conflict_error,
+    document_response,
+    parse_if_match,
+    prefers_merge,
+    title_field,
+)
+from documents.models import Role
 from documents.search import snippet_for
 from documents.serializers import (
     MERGED_FROM_HEADER,
     PREFER_HEADER,
     PREFERENCE_APPLIED_HEADER,
-    AccessListOutputSerializer,
-    AccessOutputSerializer,
     DocumentConflictOutputSerializer,
     DocumentOutputSerializer,
     DocumentPageOutputSerializer,
-    RevisionOutputSerializer,
-    RevisionPageOutputSerializer,
     StrictSerializer,
-    access_data,
-    conflicts_data,
-    document_data,
     document_items_data,
-    revision_data,
 )
-from project.exceptions import ApplicationError
-from project.fields import StrictCharField
 from project.idempotency import idempotent
 
-# The If-Match this API takes: one of its own ETags, or ``*`` (declared as the
-# header's schema pattern; anything else is 400 invalid_if_match).
-IF_MATCH_PATTERN = r'^(\*|(W/)?"[0-9]{1,10}")$'
-_ETAG = re.compile(r'^(?:W/)?"(\d{1,10})"$')
 # Values the list's common requests send, in the one spelling for which the
 # filter serializer's answer is the value itself (see list_filters_fast).
 _CANONICAL_CURSOR = re.compile(r"[A-Za-z0-9_-]{1,2000}")
@@ -60,106 +52,6 @@ _LIST_SCOPES = frozenset({"owned", "shared", "trash"})
 # DocumentListCreateApi.FilterSerializer (documents/tests/test_list_filters.py
 # fails when the two differ).
 LIST_FAST_FILTERS = ("scope", "ordering", "q", "cursor", "page_size")
-TITLE_MAX = Document._meta.get_field("title").max_length
-IF_MATCH = OpenApiParameter(
-    "If-Match",
-    location=OpenApiParameter.HEADER,
-    required=True,
-    description='The ETag of the version being changed, e.g. "3".',
-    pattern=IF_MATCH_PATTERN,
-)
-
-
-def etag_for(document: Document) -> str:
-    """Return the strong ETag of the document's current version."""
-    return f'"{document.version}"'
-
-
-def parse_if_match(request: Request) -> int | None:
-    """Return the version named by ``If-Match`` (``None`` for ``*``) or raise."""
-    header = request.headers.get("If-Match", "").strip()
-    if not header:
-        raise ApplicationError(
-            _("This request needs an If-Match header with the document's ETag."),
-            code="precondition_required",
-            status=428,
-        )
-    if header == "*":
-        return None
-    match = _ETAG.match(header)
-    if match is None:
-        raise ApplicationError(
-            _("If-Match must be one ETag, as sent by GET."), code="invalid_if_match"
-        )
-    return int(match.group(1))
-
-
-def prefers_merge(request: Request) -> bool:
-    """Return whether the request's ``Prefer`` header (RFC 7240) asks for ``merge``.
-
-    Preferences are comma-separated, each a case-insensitive token with an
-    optional ``=value`` and ``;parameters``; unknown ones are ignored.
-    """
-    for header in request.headers.get("Prefer", "").split(","):
-        preference = header.split(";", 1)[0].split("=", 1)[0].strip().lower()
-        if preference == "merge":
-            return True
-    return False
-
-
-def conflict_error(conflict: "services.VersionConflict") -> ApplicationError:
-    """Return the 412/428 answer for a lost compare-and-swap, with the current document.
-
-    A save that asked for a merge and overlapped also carries the
-    ``conflicts``: the title's three values when both sides changed it, and
-    each body region both sides changed (base, theirs, ours).
-    """
-    extra: dict[str, Any] = {"current": document_data(conflict.document)}
-    if isinstance(conflict, merge.MergeConflict):
-        extra["conflicts"] = conflicts_data(conflict)
-    return ApplicationError(
-        conflict.detail,
-        code=conflict.code,
-        status=conflict.status,
-        extra=extra,
-        headers={"ETag": etag_for(conflict.document)},
-    )
-
-
-def document_response(
-    document: Document, *, status_code: int = 200, location: str | None = None
-) -> Response:
-    """Return the document as JSON with its ETag (and ``Location`` when created)."""
-    headers = {"ETag": etag_for(document)}
-    if location:
-        headers["Location"] = location
-    return Response(document_data(document), status=status_code, headers=headers)
-
-
-class BodyLimitMixin:
-    """Refuse request bodies larger than any valid document before parsing them."""
-
-    def initial(self, request: Request, *args, **kwargs) -> None:
-        super().initial(request, *args, **kwargs)
-        try:
-            length = int(request.META.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            length = 0
-        # JSON escaping can take up to 6 bytes per character of body.
-        if length > settings.DOCUMENTS_MAX_BODY_BYTES * 6 + 65_536:
-            raise ApplicationError(
-                _("The document is too large."), code="too_large", status=413
-            )
-
-
-def _title_field(**kwargs) -> StrictCharField:
-    return StrictCharField(
-        max_length=TITLE_MAX, allow_blank=True, single_line=True, **kwargs
-    )
-
-
-def _body_field(**kwargs) -> StrictCharField:
-    return StrictCharField(allow_blank=True, trim_whitespace=False, **kwargs)
 
 
 def list_filters_fast(query_params: QueryDict) -> dict[str, Any] | None:
@@ -242,8 +134,8 @@ class DocumentListCreateApi(BodyLimitMixin, APIView):
         component_name="DocumentCreateInput", examples=openapi.DOCUMENT_CREATE_EXAMPLES
     )
     class InputSerializer(StrictSerializer):
-        title = _title_field(default="")
-        body = _body_field(default="")
+        title = title_field(default="")
+        body = body_field(default="")
 
     @openapi.DOCUMENT_LIST
     @extend_schema(
@@ -305,13 +197,13 @@ class DocumentDetailApi(BodyLimitMixin, APIView):
         component_name="DocumentPatchInput", examples=openapi.DOCUMENT_PATCH_EXAMPLES
     )
     class PatchInputSerializer(StrictSerializer):
-        title = _title_field(required=False)
-        body = _body_field(required=False)
+        title = title_field(required=False)
+        body = body_field(required=False)
 
     @extend_schema_serializer(component_name="DocumentPutInput")
     class PutInputSerializer(StrictSerializer):
-        title = _title_field()
-        body = _body_field()
+        title = title_field()
+        body = body_field()
 
     class DeleteFilterSerializer(serializers.Serializer):
         permanent = serializers.BooleanField(
@@ -431,160 +323,3 @@ class DocumentRestoreApi(APIView):
             include_trashed=True,
         )
         return document_response(services.document_restore(document=document))
-
-
-class RevisionListApi(APIView):
-    class FilterSerializer(serializers.Serializer):
-        cursor = serializers.CharField(
-            max_length=200,
-            required=False,
-            help_text="Opaque position from a previous page's `next_cursor`.",
-        )
-        page_size = serializers.IntegerField(
-            min_value=1,
-            max_value=100,
-            required=False,
-            help_text="Revisions per page, 1 to 100 (default 50).",
-        )
-
-    @openapi.REVISION_LIST
-    @extend_schema(
-        parameters=[FilterSerializer], responses=RevisionPageOutputSerializer
-    )
-    def get(self, request: Request, document_id: str) -> Response:
-        filters = self.FilterSerializer(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        document = selectors.document_get_for_user(
-            user=request.user, document_id=document_id
-        )
-        page = selectors.revision_list(
-            document=document,
-            cursor=filters.validated_data.get("cursor"),
-            page_size=filters.validated_data.get("page_size") or 50,
-        )
-        return Response(
-            {
-                "results": [revision_data(r, with_body=False) for r in page.items],
-                "next_cursor": page.next_cursor,
-            }
-        )
-
-
-class RevisionDetailApi(APIView):
-    @openapi.REVISION_READ
-    @extend_schema(responses=RevisionOutputSerializer)
-    def get(self, request: Request, document_id: str, number: int) -> Response:
-        document = selectors.document_get_for_user(
-            user=request.user, document_id=document_id
-        )
-        revision = selectors.revision_get(document=document, number=number)
-        return Response(revision_data(revision, with_body=True))
-
-
-class RevisionRestoreApi(APIView):
-    @openapi.REVISION_RESTORE
-    @extend_schema(request=None, responses=DocumentOutputSerializer)
-    def post(self, request: Request, document_id: str, number: int) -> Response:
-        document = selectors.document_get_for_user(
-            user=request.user, document_id=document_id, minimum_role=Role.EDITOR
-        )
-        expected = parse_if_match(request) if "If-Match" in request.headers else None
-        revision = selectors.revision_get(document=document, number=number)
-        try:
-            document = services.revision_restore(
-                document=document,
-                revision=revision,
-                user=request.user,
-                expected_version=expected,
-            )
-        except services.VersionConflict as conflict:
-            raise conflict_error(conflict) from None
-        return document_response(document)
-
-
-class AccessListCreateApi(APIView):
-    @extend_schema_serializer(
-        component_name="AccessGrantInput", examples=openapi.ACCESS_GRANT_EXAMPLES
-    )
-    class InputSerializer(StrictSerializer):
-        email = serializers.EmailField(max_length=254)
-        role = serializers.ChoiceField(choices=DocumentAccess.GrantRole.choices)
-
-    @openapi.ACCESS_LIST
-    @extend_schema(responses=AccessListOutputSerializer)
-    def get(self, request: Request, document_id: str) -> Response:
-        document = selectors.document_get_for_user(
-            user=request.user, document_id=document_id
-        )
-        # Share links (without secrets) are the owner's to see and revoke.
-        links = (
-            share_link_list(document=document) if document.role == Role.OWNER else []
-        )
-        return Response(
-            {
-                "owner": document_data(document)["owner"],
-                "results": [
-                    access_data(a) for a in selectors.access_list(document=document)
-                ],
-                "links": [share_link_data(link) for link in links],
-            }
-        )
-
-    @openapi.ACCESS_GRANT
-    @extend_schema(
-        request=InputSerializer,
-        # 200: the email already had a grant (its role is changed).
-        responses={201: AccessOutputSerializer, 200: AccessOutputSerializer},
-    )
-    @idempotent
-    def post(self, request: Request, document_id: str) -> Response:
-        document = selectors.document_get_for_user(
-            user=request.user, document_id=document_id, minimum_role=Role.OWNER
-        )
-        incoming = self.InputSerializer(data=request.data)
-        incoming.is_valid(raise_exception=True)
-        access, created = services.access_grant(
-            document=document, by=request.user, **incoming.validated_data
-        )
-        if not created:
-            return Response(access_data(access))
-        location = reverse("documents:access-detail", args=[document.pk, access.pk])
-        return Response(
-            access_data(access),
-            status=status.HTTP_201_CREATED,
-            headers={"Location": request.build_absolute_uri(location)},
-        )
-
-
-class AccessDetailApi(APIView):
-    @extend_schema_serializer(component_name="AccessUpdateInput")
-    class InputSerializer(StrictSerializer):
-        role = serializers.ChoiceField(choices=DocumentAccess.GrantRole.choices)
-
-    @openapi.ACCESS_UPDATE
-    @extend_schema(request=InputSerializer, responses=AccessOutputSerializer)
-    def patch(self, request: Request, document_id: str, access_id: str) -> Response:
-        document = selectors.document_get_for_user(
-            user=request.user, document_id=document_id, minimum_role=Role.OWNER
-        )
-        access = services.access_get(document=document, access_id=access_id)
-        # A partial update (PATCH): ``{}`` changes nothing.
-        incoming = self.InputSerializer(data=request.data, partial=True)
-        incoming.is_valid(raise_exception=True)
-        access = services.access_update(access=access, **incoming.validated_data)
-        return Response(access_data(access))
-
-    @openapi.ACCESS_REVOKE
-    @extend_schema(responses={204: None})
-    def delete(self, request: Request, document_id: str, access_id: str) -> Response:
-        document = selectors.document_get_for_user(
-            user=request.user, document_id=document_id
-        )
-        access = services.access_get(document=document, access_id=access_id)
-        if document.role != Role.OWNER and access.user_id != request.user.pk:
-            # Collaborators may leave a document, not remove others.
-            selectors.document_get_for_user(
-                user=request.user, document_id=document_id, minimum_role=Role.OWNER
-            )
-        services.access_revoke(access=access)
-        return Response(status=status.HTTP_204_NO_CONTENT)

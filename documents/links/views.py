@@ -17,6 +17,15 @@ from rest_framework.views import APIView
 from documents import merge
 from documents import selectors as document_selectors
 from documents import services as document_services
+from documents.http import (
+    IF_MATCH_PATTERN,
+    BodyLimitMixin,
+    body_field,
+    etag_for,
+    parse_if_match,
+    prefers_merge,
+    title_field,
+)
 from documents.links import selectors, services
 from documents.links.serializers import (
     LinkedDocumentOutputSerializer,
@@ -32,15 +41,6 @@ from documents.serializers import (
     PREFERENCE_APPLIED_HEADER,
     StrictSerializer,
     conflicts_data,
-)
-from documents.views import (
-    IF_MATCH_PATTERN,
-    BodyLimitMixin,
-    _body_field,
-    _title_field,
-    etag_for,
-    parse_if_match,
-    prefers_merge,
 )
 from project.exceptions import ApplicationError
 from project.schema import error_codes
@@ -169,8 +169,8 @@ class ShareLinkOpenApi(BodyLimitMixin, APIView):
 
     @extend_schema_serializer(component_name="LinkedDocumentPatchInput")
     class PatchInputSerializer(StrictSerializer):
-        title = _title_field(required=False)
-        body = _body_field(required=False)
+        title = title_field(required=False)
+        body = body_field(required=False)
 
     @extend_schema(
         tags=TAGS,
