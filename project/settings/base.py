@@ -3,23 +3,22 @@
 Each integration (S3, Cognito, AI providers) is off unless its variables are
 set, in which case the embedded default (local files, local token issuer, mock
 AI) is replaced. Nothing is read at import time outside this package.
+
+The settings of one concern each live in a module of this package, imported
+here: environment (paths and the ``env`` reader), storage, identity, ai,
+security and observability. Only local, test and production are meant for
+``DJANGO_SETTINGS_MODULE``.
 """
 
-from pathlib import Path
-
-import environ
-
 from project.apitags import API_TAGS
-from project.logging import logging_config
 from project.runtime import ecs_private_ips
 from project.secrets import database_from_secret, secret_key_from_secret
-
-BASE_DIR = Path(__file__).resolve().parent.parent.parent
-VAR_DIR = Path(environ.Env().str("QUIRE_VAR_DIR", default=str(BASE_DIR / "var")))
-
-env = environ.Env()
-if env.bool("DJANGO_READ_DOT_ENV_FILE", default=False):
-    env.read_env(str(BASE_DIR / ".env"))
+from project.settings.ai import *  # noqa: F403
+from project.settings.environment import BASE_DIR, VAR_DIR, env
+from project.settings.identity import *  # noqa: F403
+from project.settings.observability import *  # noqa: F403
+from project.settings.security import *  # noqa: F403
+from project.settings.storage import *  # noqa: F403
 
 # --- Django core ---------------------------------------------------------------
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
@@ -163,19 +162,6 @@ USE_TZ = True
 # with log lines and the ledger, where minutes are not enough.
 FORMAT_MODULE_PATH = ["project.formats"]
 
-# --- Static and media files ----------------------------------------------------
-STATIC_URL = "static/"
-STATIC_ROOT = Path(env.str("DJANGO_STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
-# Files served at the site's root by whitenoise (favicon.ico).
-WHITENOISE_ROOT = BASE_DIR / "project" / "root"
-MEDIA_URL = "media/"
-MEDIA_ROOT = Path(env.str("DJANGO_MEDIA_ROOT", default=str(VAR_DIR / "media")))
-STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {
-        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
-    },
-}
 
 # --- REST framework ------------------------------------------------------------
 # Errors, throttling, idempotency and OpenAPI: see the README's "API
@@ -251,30 +237,6 @@ SPECTACULAR_SETTINGS = {
     ],
 }
 
-# --- Identity (accounts) -------------------------------------------------------
-COGNITO_AWS_REGION = env.str("COGNITO_AWS_REGION", default="")
-COGNITO_USER_POOL = env.str("COGNITO_USER_POOL", default="")
-COGNITO_AUDIENCE = env.list("COGNITO_AUDIENCE", default=[])  # allowed app clients
-COGNITO_JWKS_URL = env.str("COGNITO_JWKS_URL", default="")
-COGNITO_STAFF_GROUP = env.str("COGNITO_STAFF_GROUP", default="staff")
-COGNITO_LEEWAY_SECONDS = env.int("COGNITO_LEEWAY_SECONDS", default=30)
-COGNITO_JWKS_TTL_SECONDS = env.int("COGNITO_JWKS_TTL_SECONDS", default=3600)
-COGNITO_JWKS_REFETCH_INTERVAL_SECONDS = env.int(
-    "COGNITO_JWKS_REFETCH_INTERVAL_SECONDS", default=60
-)
-COGNITO_JWKS_TIMEOUT_SECONDS = env.float("COGNITO_JWKS_TIMEOUT_SECONDS", default=3.0)
-# The local issuer signs tokens on laptops and in tests; it is used only while
-# COGNITO_USER_POOL is unset, and production settings switch it off.
-LOCAL_ISSUER_ENABLED = env.bool("QUIRE_LOCAL_ISSUER", default=True)
-LOCAL_ISSUER_NAME = env.str("QUIRE_LOCAL_ISSUER_NAME", default="urn:quire:local")
-LOCAL_ISSUER_KEY_PATH = env.str("QUIRE_LOCAL_ISSUER_KEY_PATH", default="")
-# How long a deleted account's tombstone refuses its old tokens (at least 1).
-ACCOUNTS_TOMBSTONE_RETENTION_DAYS = env.int(
-    "ACCOUNTS_TOMBSTONE_RETENTION_DAYS", default=30
-)
-ACCOUNTS_LAST_SEEN_INTERVAL_SECONDS = env.int(
-    "ACCOUNTS_LAST_SEEN_INTERVAL_SECONDS", default=60
-)
 
 # --- Documents -----------------------------------------------------------------
 DOCUMENTS_MAX_BODY_BYTES = env.int("DOCUMENTS_MAX_BODY_BYTES", default=1_048_576)
@@ -304,26 +266,7 @@ DOCUMENTS_IMPORT_MAX_UNPACKED_BYTES = env.int(
 DOCUMENTS_MERGE_BASE_VERSIONS = env.int("DOCUMENTS_MERGE_BASE_VERSIONS", default=500)
 
 # --- Attachments ---------------------------------------------------------------
-# S3 (django-storages) when a bucket is named, else files under MEDIA_ROOT.
-AWS_STORAGE_BUCKET_NAME = env.str("AWS_STORAGE_BUCKET_NAME", default="")
-AWS_S3_REGION_NAME = env.str("AWS_S3_REGION_NAME", default="") or None
-AWS_S3_ENDPOINT_URL = env.str("AWS_S3_ENDPOINT_URL", default="") or None
-AWS_S3_ADDRESSING_STYLE = env.str("AWS_S3_ADDRESSING_STYLE", default="") or None
-AWS_S3_CUSTOM_DOMAIN = env.str("AWS_S3_CUSTOM_DOMAIN", default="") or None
-AWS_CLOUDFRONT_KEY_ID = env.str("AWS_CLOUDFRONT_KEY_ID", default="") or None
-AWS_CLOUDFRONT_KEY = env.str("AWS_CLOUDFRONT_KEY", default="").encode() or None
-AWS_DEFAULT_ACL = None
-AWS_S3_FILE_OVERWRITE = False
-AWS_QUERYSTRING_AUTH = True
-if AWS_STORAGE_BUCKET_NAME:
-    STORAGES["default"] = {"BACKEND": "storages.backends.s3.S3Storage"}
-if AWS_CLOUDFRONT_KEY_ID and not (AWS_CLOUDFRONT_KEY and AWS_S3_CUSTOM_DOMAIN):
-    from django.core.exceptions import ImproperlyConfigured
-
-    raise ImproperlyConfigured(
-        "AWS_CLOUDFRONT_KEY_ID is set: AWS_CLOUDFRONT_KEY and "
-        "AWS_S3_CUSTOM_DOMAIN are required too."
-    )
+# Limits and lifetimes; the bucket and S3 storage are in storage.py.
 ATTACHMENT_KEY_PREFIX = env.str("ATTACHMENT_KEY_PREFIX", default="attachments/")
 ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=100 * 1024 * 1024)
 ATTACHMENT_USER_QUOTA_BYTES = env.int(
@@ -361,62 +304,6 @@ ATTACHMENT_ORPHAN_GRACE_SECONDS = env.int(
     "ATTACHMENT_ORPHAN_GRACE_SECONDS", default=60 * 60
 )
 
-# --- AI proxy ------------------------------------------------------------------
-# Provider keys (aiproxy.keys): seconds a Secrets Manager key is cached.
-AI_KEY_CACHE_TTL = env.float("AI_KEY_CACHE_TTL", default=300.0)
-# AI_PROVIDERS names the configured provider instances; each one reads
-# AI_<NAME>_KIND (adapter: openai, anthropic, bedrock, mock; default: the name,
-# else openai), AI_<NAME>_BASE_URL, AI_<NAME>_API_KEY_SECRET (Secrets Manager),
-# AI_<NAME>_API_KEY (env fallback, read by aiproxy.keys), timeouts, region, and
-# for the HTTP kinds AI_<NAME>_CA_BUNDLE (PEM file trusted instead of the
-# default store) and AI_<NAME>_MAX_CONNECTIONS (upstream requests at once).
-AI_PROVIDER_NAMES = env.list("AI_PROVIDERS", default=["mock"])
-
-
-def _ai_provider(name: str) -> dict:
-    prefix = "AI_" + name.upper().replace("-", "_") + "_"
-    known = {"openai", "anthropic", "bedrock", "mock"}
-    return {
-        "kind": env.str(prefix + "KIND", default=name if name in known else "openai"),
-        "base_url": env.str(prefix + "BASE_URL", default=""),
-        "api_key_secret": env.str(prefix + "API_KEY_SECRET", default=""),
-        "connect_timeout": env.float(prefix + "CONNECT_TIMEOUT", default=5.0),
-        "read_timeout": env.float(prefix + "READ_TIMEOUT", default=60.0),
-        "total_timeout": env.float(prefix + "TOTAL_TIMEOUT", default=600.0),
-        "max_retries": env.int(prefix + "MAX_RETRIES", default=1),
-        "options": {
-            "region": env.str(prefix + "REGION", default=""),
-            "chunk_delay": env.float(prefix + "CHUNK_DELAY", default=0.01),
-            "ca_bundle": env.str(prefix + "CA_BUNDLE", default=""),
-            "max_connections": env.int(prefix + "MAX_CONNECTIONS", default=1000),
-        },
-    }
-
-
-AI_PROVIDERS = {name: _ai_provider(name) for name in AI_PROVIDER_NAMES}
-# Bytes an upstream answer may hold, decoded (aiproxy.adapters.upstream);
-# past it the call fails with 502 upstream_error.
-AI_UPSTREAM_MAX_RESPONSE_BYTES = env.int(
-    "AI_UPSTREAM_MAX_RESPONSE_BYTES", default=32 * 1024 * 1024
-)
-AI_DEFAULT_MODEL = env.str("AI_DEFAULT_MODEL", default="quire-mock")
-AI_TOKENS_PER_MONTH = env.int("AI_TOKENS_PER_MONTH", default=1_000_000)
-AI_REQUESTS_PER_MINUTE = env.int("AI_REQUESTS_PER_MINUTE", default=60)
-AI_MAX_TOKENS_DEFAULT = env.int("AI_MAX_TOKENS_DEFAULT", default=1024)
-AI_MAX_TOKENS_CAP = env.int("AI_MAX_TOKENS_CAP", default=8192)
-AI_MAX_BODY_BYTES = env.int("AI_MAX_BODY_BYTES", default=512 * 1024)
-AI_MAX_MESSAGES = env.int("AI_MAX_MESSAGES", default=200)
-AI_DOCUMENT_MAX_CHARS = env.int("AI_DOCUMENT_MAX_CHARS", default=60_000)
-AI_STALE_RESERVATION_SECONDS = env.int("AI_STALE_RESERVATION_SECONDS", default=900)
-# Quota/ledger queries of the async views run on a thread pool (False) rather
-# than the one thread-sensitive thread (True, what the test client needs).
-AI_DB_THREAD_SENSITIVE = env.bool("AI_DB_THREAD_SENSITIVE", default=False)
-# Size of that pool per process (each thread holds one database connection).
-# Small on purpose: the queries are short, and more threads than that only
-# fight the event loop for the GIL (2 threads: 571 req/s; 8: 282; BENCHMARKS.md).
-AI_DB_THREADS = env.int("AI_DB_THREADS", default=2)
-# Seconds a process remembers an enabled model (aiproxy.selectors); 0 = off.
-AI_MODEL_CACHE_SECONDS = env.int("AI_MODEL_CACHE_SECONDS", default=5)
 
 # --- Email ---------------------------------------------------------------------
 # Console locally; production.py defaults to Amazon SES through django-ses.
@@ -439,111 +326,3 @@ AWS_SES_CONFIGURATION_SET = env.str("AWS_SES_CONFIGURATION_SET", default="") or 
 USE_SES_V2 = True
 # No GetSendQuota call before each message: services send one at a time.
 AWS_SES_AUTO_THROTTLE = None
-
-# --- Staff sign-in to the admin (runtime) ---------------------------------------
-# Cognito hosted UI, OpenID Connect code flow + PKCE (project/oidc.py). On when
-# COGNITO_DOMAIN and COGNITO_ADMIN_CLIENT_ID are set; then Django passwords
-# are not accepted. Off: the admin's own password form (laptops, tests).
-COGNITO_DOMAIN = env.str("COGNITO_DOMAIN", default="").rstrip("/")
-COGNITO_ADMIN_CLIENT_ID = env.str("COGNITO_ADMIN_CLIENT_ID", default="")
-ADMIN_OIDC_ENABLED = bool(COGNITO_DOMAIN and COGNITO_ADMIN_CLIENT_ID)
-OIDC_RP_CLIENT_ID = COGNITO_ADMIN_CLIENT_ID
-OIDC_RP_CLIENT_SECRET = env.str("COGNITO_ADMIN_CLIENT_SECRET", default="")
-OIDC_RP_SIGN_ALGO = "RS256"
-OIDC_RP_SCOPES = "openid email profile"
-OIDC_OP_AUTHORIZATION_ENDPOINT = f"{COGNITO_DOMAIN}/oauth2/authorize"
-OIDC_OP_TOKEN_ENDPOINT = f"{COGNITO_DOMAIN}/oauth2/token"
-OIDC_OP_USER_ENDPOINT = f"{COGNITO_DOMAIN}/oauth2/userInfo"
-OIDC_OP_ISSUER = env.str(
-    "COGNITO_OIDC_ISSUER",
-    default=f"https://cognito-idp.{COGNITO_AWS_REGION}.amazonaws.com/{COGNITO_USER_POOL}",
-)
-OIDC_OP_JWKS_ENDPOINT = f"{OIDC_OP_ISSUER}/.well-known/jwks.json"
-OIDC_USE_PKCE = True
-OIDC_TOKEN_USE_BASIC_AUTH = True  # client_secret_basic, as Cognito documents
-OIDC_TIMEOUT = 5
-OIDC_LEEWAY = 30
-LOGIN_REDIRECT_URL = "/admin/"
-LOGIN_REDIRECT_URL_FAILURE = "/admin/login/?failed=1"
-AUTHENTICATION_BACKENDS = (
-    ["project.oidc.StaffOIDCBackend"]
-    if ADMIN_OIDC_ENABLED
-    else ["django.contrib.auth.backends.ModelBackend"]
-)
-
-# --- Web app (web/) ---------------------------------------------------------------
-# End users sign in through the Cognito hosted UI with this public app client
-# (code + PKCE; add it to COGNITO_AUDIENCE too); without it, and with the
-# local issuer on, a local page takes an email (never in production).
-COGNITO_WEB_CLIENT_ID = env.str("COGNITO_WEB_CLIENT_ID", default="")
-# Seconds a web session lasts (and a local sign-in's token).
-WEB_SESSION_SECONDS = env.int("WEB_SESSION_SECONDS", default=12 * 3600)
-# Extra origins the web app's scripts may connect to (the bucket's, for
-# presigned POST uploads, is added from the S3 settings).
-WEB_CONNECT_SRC = env.list("WEB_CONNECT_SRC", default=[])
-
-# --- Security headers (runtime) -----------------------------------------------
-# The admin and the API docs load scripts and styles only from this origin;
-# Swagger UI needs inline styles and data: images. API responses (JSON) are
-# never rendered, so the same policy costs them nothing.
-CONTENT_SECURITY_POLICY = {
-    "DIRECTIVES": {
-        "default-src": ["'self'"],
-        "script-src": ["'self'"],
-        "style-src": ["'self'", "'unsafe-inline'"],
-        "img-src": ["'self'", "data:"],
-        "font-src": ["'self'"],
-        "connect-src": ["'self'"],
-        "object-src": ["'none'"],
-        "base-uri": ["'self'"],
-        "frame-ancestors": ["'none'"],
-        # Chrome applies form-action to the redirect after a POST (sign-out).
-        "form-action": ["'self'", *env.list("CSP_FORM_ACTION_EXTRA", default=[])],
-    },
-}
-SECURE_CONTENT_TYPE_NOSNIFF = True
-SECURE_REFERRER_POLICY = "same-origin"
-X_FRAME_OPTIONS = "DENY"
-
-# --- CORS: browser clients on other origins (django-cors-headers) -------------
-# One list of origins (scheme://host[:port]) for the API and, in infra/, the
-# attachment bucket (its ``webOrigins`` context): a web client that may call
-# the API may also POST its uploads straight to S3. Credentials (cookies) are
-# never allowed cross-origin: other origins sign in with bearer tokens, and the
-# session cookie stays a same-origin affair (CSRF-protected).
-CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
-CORS_URLS_REGEX = r"^/(api/|\.well-known/)"
-CORS_ALLOW_CREDENTIALS = False
-CORS_ALLOW_HEADERS = (
-    "authorization",
-    "content-type",
-    "if-match",
-    "idempotency-key",
-    "prefer",
-    "x-request-id",
-)
-CORS_EXPOSE_HEADERS = (
-    "ETag",
-    "Location",
-    "Retry-After",
-    "X-Request-ID",
-    "Idempotent-Replayed",
-    "Merged-From",
-    "Preference-Applied",
-)
-# Seconds a browser may reuse a preflight answer (Chromium caps it at 7200).
-CORS_PREFLIGHT_MAX_AGE = env.int("CORS_PREFLIGHT_MAX_AGE", default=7200)
-
-# --- Logging, metrics, health (runtime) -----------------------------------------
-# One line per record on stdout (project/logging.py): JSON, or readable lines
-# at a terminal. LOG_FORMAT: auto (console at a terminal, else JSON), json,
-# console.
-LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
-LOG_FORMAT = env.str("LOG_FORMAT", default="auto")
-LOGGING_CONFIG = "project.logging.configure"
-LOGGING = logging_config(LOG_LEVEL, LOG_FORMAT)
-# CloudWatch Embedded Metric Format records on stdout; see project/metrics.py.
-METRICS_ENABLED = env.bool("METRICS_ENABLED", default=False)
-METRICS_NAMESPACE = env.str("METRICS_NAMESPACE", default="Quire")
-# Seconds /readyz waits for each dependency before answering 503.
-READYZ_TIMEOUT = env.float("READYZ_TIMEOUT", default=2.0)
