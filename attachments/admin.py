@@ -10,9 +10,9 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from attachments.housekeeping import storage_delete_later
 from attachments.models import Attachment, StorageDeletion
 from attachments.selectors import attachment_storage_used_bytes
-from attachments.services import storage_delete_later
 from attachments.views import attachment_download_response
 from project.adminlinks import linked, list_link, user_admin_add_field
 

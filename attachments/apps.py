@@ -8,12 +8,12 @@ class AttachmentsConfig(AppConfig):
     def ready(self) -> None:
         """Join document purges and account export/deletion."""
         from accounts.registry import AccountContributor, register
-        from attachments.selectors import attachments_deletion_summary
-        from attachments.services import (
+        from attachments.housekeeping import (
             attachments_delete_for_documents,
             attachments_delete_for_user,
             attachments_export_for_user,
         )
+        from attachments.selectors import attachments_deletion_summary
         from documents.hooks import register_purge_hook
 
         register_purge_hook(attachments_delete_for_documents)

@@ -21,13 +21,13 @@ from django.utils import timezone
 import filetype
 
 from attachments.adapters.storage import StorageUnavailable, attachment_storage
+from attachments.housekeeping import storage_delete_later
 from attachments.models import Attachment
 from attachments.selectors import attachment_storage_used_bytes
 from attachments.services import (
     attachment_clean_filename,
     attachment_new_key,
     quota_exceeded_error,
-    storage_delete_later,
     storage_unavailable,
 )
 from documents.models import Document

@@ -1,25 +1,22 @@
-"""Every write on attachments: uploads, verification, deletion, cleanup.
+"""Every write on attachments: uploads, verification, deletion.
 
 Storage is reached only through :mod:`attachments.adapters.storage`, never
-while a database transaction is open; stored bytes are deleted after the
-deleting transaction commits, and every owed deletion is written down as a
-:class:`StorageDeletion` row first so that a failure is retried, not lost.
+while a database transaction is open. Stored bytes are deleted after the
+deleting transaction commits, through :mod:`attachments.housekeeping`, which
+also holds the cleanup jobs and the account and purge hooks.
 """
 
 import logging
 import re
 import unicodedata
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import TYPE_CHECKING
 from uuid import UUID
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -28,7 +25,8 @@ from attachments.adapters.storage import (
     StorageUnavailable,
     attachment_storage,
 )
-from attachments.models import Attachment, StorageDeletion
+from attachments.housekeeping import storage_delete_later
+from attachments.models import Attachment
 from attachments.selectors import (
     attachment_get_for_user,
     attachment_storage_used_bytes,
@@ -38,7 +36,6 @@ from documents.models import Document, Role
 from documents.selectors import document_get_for_user
 from project import metrics
 from project.exceptions import ApplicationError
-from project.fields import iso_utc
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -407,139 +404,3 @@ def attachment_delete(*, user: "User", attachment_id: UUID | str) -> None:
         deleted, _rows = Attachment.objects.filter(pk=attachment.pk).delete()
         if deleted:
             storage_delete_later(keys=[attachment.storage_key])
-
-
-def storage_delete_later(*, keys: Iterable[str]) -> None:
-    """Record that ``keys`` must be deleted and try once after the commit."""
-    keys = [key for key in keys if key]
-    if not keys:
-        return
-    StorageDeletion.objects.bulk_create(
-        [StorageDeletion(storage_key=key) for key in keys], ignore_conflicts=True
-    )
-    transaction.on_commit(lambda: storage_deletions_process(keys=keys), robust=True)
-
-
-def storage_deletions_process(
-    *, keys: Iterable[str] | None = None, dry_run: bool = False
-) -> tuple[int, int]:
-    """Delete the owed stored objects; return (deleted, failed) counts."""
-    owed = StorageDeletion.objects.order_by("created_at")
-    if keys is not None:
-        owed = owed.filter(storage_key__in=list(keys))
-    storage = attachment_storage()
-    deleted = failed = 0
-    for row in owed.iterator():
-        if dry_run:
-            deleted += 1
-            continue
-        try:
-            storage.delete(key=row.storage_key)
-        except StorageUnavailable as error:
-            failed += 1
-            StorageDeletion.objects.filter(pk=row.pk).update(
-                attempts=row.attempts + 1,
-                last_error=str(error)[:255],
-                updated_at=timezone.now(),
-            )
-            logger.warning("storage delete of %s failed", row.storage_key)
-            continue
-        StorageDeletion.objects.filter(pk=row.pk).delete()
-        deleted += 1
-    return deleted, failed
-
-
-def attachments_delete_for_documents(document_ids: Iterable[UUID]) -> None:
-    """Purge hook: drop the documents' attachments and owe their bytes."""
-    attachments = Attachment.objects.filter(document_id__in=list(document_ids))
-    keys = list(attachments.values_list("storage_key", flat=True))
-    attachments.delete()
-    storage_delete_later(keys=keys)
-
-
-def attachments_delete_for_user(user: "User") -> None:
-    """Account deletion: drop what the user uploaded or whose document they own."""
-    attachments = Attachment.objects.filter(
-        Q(uploaded_by=user) | Q(document__owner=user)
-    )
-    keys = list(attachments.values_list("storage_key", flat=True))
-    attachments.delete()
-    storage_delete_later(keys=keys)
-
-
-def attachments_expire_pending(*, dry_run: bool = False) -> list[str]:
-    """Drop pending uploads older than the TTL; return their storage keys."""
-    cutoff = timezone.now() - timedelta(seconds=settings.ATTACHMENT_PENDING_TTL_SECONDS)
-    stale = Attachment.objects.filter(
-        status=Attachment.Status.PENDING, created_at__lt=cutoff
-    )
-    keys = list(stale.values_list("storage_key", flat=True))
-    if dry_run or not keys:
-        return keys
-    with transaction.atomic():
-        Attachment.objects.filter(
-            storage_key__in=keys, status=Attachment.Status.PENDING
-        ).delete()
-        storage_delete_later(keys=keys)
-    return keys
-
-
-def attachments_delete_orphans(*, dry_run: bool = False, progress=None) -> list[str]:
-    """Delete stored objects under our prefix that no row points to.
-
-    Only objects older than the grace period count: a local upload writes its
-    file before its row exists.
-    """
-    storage = attachment_storage()
-    cutoff = timezone.now() - timedelta(
-        seconds=settings.ATTACHMENT_ORPHAN_GRACE_SECONDS
-    )
-    orphans: list[str] = []
-    batch: list[str] = []
-
-    def flush() -> None:
-        known = set(
-            Attachment.objects.filter(storage_key__in=batch).values_list(
-                "storage_key", flat=True
-            )
-        )
-        orphans.extend(key for key in batch if key not in known)
-        batch.clear()
-
-    for key in storage.list_keys(
-        prefix=settings.ATTACHMENT_KEY_PREFIX, older_than=cutoff
-    ):
-        batch.append(key)
-        if progress is not None:
-            progress.update(1)
-        if len(batch) >= 500:
-            flush()
-    flush()
-    if not dry_run:
-        for key in orphans:
-            storage.delete(key=key)
-            StorageDeletion.objects.filter(storage_key=key).delete()
-    return orphans
-
-
-def attachments_export_for_user(user: "User") -> list[dict]:
-    """Return the metadata of the user's uploads, with their download paths."""
-    from django.urls import reverse
-
-    rows = Attachment.objects.filter(uploaded_by=user).order_by("created_at")
-    return [
-        {
-            "id": str(row.pk),
-            "document": str(row.document_id),
-            "filename": row.filename,
-            "content_type": row.content_type,
-            "size_bytes": row.size_bytes,
-            "status": row.status,
-            "checksum_sha256": row.checksum_sha256,
-            "created_at": iso_utc(row.created_at),
-            "download_url": reverse("attachments:attachment-download", args=[row.pk])
-            if row.status == Attachment.Status.READY
-            else None,
-        }
-        for row in rows
-    ]

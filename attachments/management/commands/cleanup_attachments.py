@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from attachments.adapters.storage import StorageUnavailable
-from attachments.services import (
+from attachments.housekeeping import (
     attachments_delete_orphans,
     attachments_expire_pending,
     storage_deletions_process,
