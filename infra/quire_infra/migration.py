@@ -13,7 +13,8 @@ from constructs import Construct
 from quire_infra.config import StageConfig
 from quire_infra.maintenance import maintenance
 from quire_infra.network import NetworkStack
-from quire_infra.service import CONTAINER_NAME, ServiceStack
+from quire_infra.service import ServiceStack
+from quire_infra.task import CONTAINER_NAME
 
 
 class MigrationStack(Stack):
@@ -31,12 +32,12 @@ class MigrationStack(Stack):
     ) -> None:
         super().__init__(scope, cid, **kwargs)
         # Same image, environment and secrets as the services; its own role.
-        self.task_definition = service.task_definition(
+        self.task_definition = service.tasks.task_definition(
+            self,
             "migrate",
             cpu=config.api_cpu,
             memory=config.api_memory,
             serve=None,
-            scope=self,
         )
         self.jobs, self.failed_rule = maintenance(
             self,
