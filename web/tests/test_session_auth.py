@@ -10,21 +10,6 @@ from documents.tests.factories import DocumentFactory
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def web_client() -> Client:
-    return Client(enforce_csrf_checks=True)
-
-
-def signed_in(web_client: Client, email: str = "web@example.com") -> User:
-    page = web_client.get("/signin")
-    token = page.cookies["csrftoken"].value
-    response = web_client.post(
-        "/signin", {"email": email, "csrfmiddlewaretoken": token}
-    )
-    assert response.status_code == 302
-    return User.objects.get(email=email)
-
-
 def csrf(web_client: Client) -> str:
     return web_client.cookies["csrftoken"].value
 
@@ -43,9 +28,9 @@ def test_app_signed_out_redirects_to_local_sign_in(web_client):
     assert response["Location"] == "/signin"
 
 
-def test_app_page_has_strict_csp_without_inline_script(web_client):
+def test_app_page_has_strict_csp_without_inline_script(web_client, signed_in):
     """The app's pages allow scripts and styles from this origin only."""
-    signed_in(web_client)
+    signed_in()
     response = web_client.get("/")
 
     policy = response["Content-Security-Policy"]
@@ -55,9 +40,9 @@ def test_app_page_has_strict_csp_without_inline_script(web_client):
     assert b"<script>" not in response.content
 
 
-def test_session_reads_api_without_csrf_token(web_client):
+def test_session_reads_api_without_csrf_token(web_client, signed_in):
     """A GET with the session cookie alone is the signed-in user's."""
-    user = signed_in(web_client)
+    user = signed_in()
     DocumentFactory(owner=user, title="Mine")
 
     response = web_client.get("/api/v1/documents/")
@@ -66,9 +51,9 @@ def test_session_reads_api_without_csrf_token(web_client):
     assert [d["title"] for d in response.json()["results"]] == ["Mine"]
 
 
-def test_session_write_without_csrf_token_refused(web_client):
+def test_session_write_without_csrf_token_refused(web_client, signed_in):
     """An unsafe request on the session without the CSRF header is 403."""
-    signed_in(web_client)
+    signed_in()
 
     response = web_client.post(
         "/api/v1/documents/", {"title": "x"}, content_type="application/json"
@@ -79,9 +64,9 @@ def test_session_write_without_csrf_token_refused(web_client):
     assert "CSRF" in response.json()["detail"]
 
 
-def test_session_write_with_csrf_token_accepted(web_client):
+def test_session_write_with_csrf_token_accepted(web_client, signed_in):
     """The same request with the page's CSRF token creates the document."""
-    signed_in(web_client)
+    signed_in()
 
     response = web_client.post(
         "/api/v1/documents/",
@@ -93,9 +78,9 @@ def test_session_write_with_csrf_token_accepted(web_client):
     assert response.status_code == 201
 
 
-def test_session_sign_out_everywhere_ends_the_session(web_client):
+def test_session_sign_out_everywhere_ends_the_session(web_client, signed_in):
     """After sign-out everywhere, the session's next API call is 401."""
-    signed_in(web_client)
+    signed_in()
     done = web_client.post(
         "/api/v1/me/sign-out",
         content_type="application/json",
@@ -110,9 +95,9 @@ def test_session_sign_out_everywhere_ends_the_session(web_client):
     assert web_client.get("/").status_code == 302
 
 
-def test_session_disabled_account_refused(web_client):
+def test_session_disabled_account_refused(web_client, signed_in):
     """A deactivated account's session is refused on the next request."""
-    user = signed_in(web_client)
+    user = signed_in()
     User.objects.filter(pk=user.pk).update(is_active=False)
 
     response = web_client.get("/api/v1/me")
@@ -121,9 +106,9 @@ def test_session_disabled_account_refused(web_client):
     assert response.json()["code"] == "user_inactive"
 
 
-def test_session_deleted_account_refused_and_not_recreated(web_client):
+def test_session_deleted_account_refused_and_not_recreated(web_client, signed_in):
     """After the account is deleted, its session is refused; no user reappears."""
-    signed_in(web_client)
+    signed_in()
     deleted = web_client.delete("/api/v1/me", HTTP_X_CSRFTOKEN=csrf(web_client))
     assert deleted.status_code == 204
 
@@ -134,9 +119,9 @@ def test_session_deleted_account_refused_and_not_recreated(web_client):
     assert not User.objects.filter(email="web@example.com").exists()
 
 
-def test_sign_out_ends_session(web_client):
+def test_sign_out_ends_session(web_client, signed_in):
     """The sign-out form ends this web_client's session."""
-    signed_in(web_client)
+    signed_in()
 
     response = web_client.post("/signout", {"csrfmiddlewaretoken": csrf(web_client)})
 
@@ -173,11 +158,13 @@ def test_local_sign_in_not_served_with_cognito_web_sign_in(web_client, settings)
     assert web_client.get("/")["Location"] == "/auth/login"
 
 
-def test_session_multipart_upload_checks_csrf_header_without_reading_body(web_client):
+def test_session_multipart_upload_checks_csrf_header_without_reading_body(
+    web_client, signed_in
+):
     """A multipart upload on the session is CSRF-checked and still streamed."""
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    user = signed_in(web_client)
+    user = signed_in()
     document = DocumentFactory(owner=user)
     url = f"/api/v1/documents/{document.pk}/attachments/"
     upload = {"file": SimpleUploadedFile("a.txt", b"hello", content_type="text/plain")}
@@ -190,7 +177,7 @@ def test_session_multipart_upload_checks_csrf_header_without_reading_body(web_cl
     assert accepted.status_code == 201, accepted.json()
 
 
-def test_session_ai_action_post_checks_csrf_header(web_client, settings):
+def test_session_ai_action_post_checks_csrf_header(web_client, signed_in, settings):
     """The async AI views accept the session with the CSRF header, refuse it without."""
     from aiproxy import providers
     from aiproxy.models import AIModel
@@ -202,7 +189,7 @@ def test_session_ai_action_post_checks_csrf_header(web_client, settings):
         name=settings.AI_DEFAULT_MODEL,
         defaults={"provider": "mock", "upstream_model": "mock-1", "is_enabled": True},
     )
-    user = signed_in(web_client)
+    user = signed_in()
     document = DocumentFactory(owner=user, body="Some text.")
     url = f"/api/v1/documents/{document.pk}/ai/summarize/"
 

@@ -1,11 +1,9 @@
 """The share-link page /s/{secret}: read-only for visitors, the editor for editors."""
 
-from django.test import Client
 from django.utils import timezone
 
 import pytest
 
-from accounts.models import User
 from documents.tests.factories import (
     DocumentAccessFactory,
     DocumentFactory,
@@ -14,21 +12,6 @@ from documents.tests.factories import (
 from project.throttling import local_tallies
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def web_client() -> Client:
-    return Client(enforce_csrf_checks=True)
-
-
-def signed_in(web_client: Client, email: str = "reader@example.com") -> User:
-    page = web_client.get("/signin")
-    token = page.cookies["csrftoken"].value
-    response = web_client.post(
-        "/signin", {"email": email, "csrfmiddlewaretoken": token}
-    )
-    assert response.status_code == 302
-    return User.objects.get(email=email)
 
 
 def test_shared_page_anonymous_sees_document_read_only(web_client):
@@ -90,9 +73,9 @@ def test_shared_page_signed_in_link_asks_anonymous_to_sign_in(web_client):
     assert 'href="/signin"' in page
 
 
-def test_shared_page_signed_in_editor_goes_to_link_editor(web_client):
+def test_shared_page_signed_in_editor_goes_to_link_editor(web_client, signed_in):
     """A signed-in user with an editor link is sent to the editor, in link mode."""
-    signed_in(web_client)
+    signed_in()
     link = ShareLinkFactory(role="editor")
 
     response = web_client.get(f"/s/{link.secret}")
@@ -101,9 +84,11 @@ def test_shared_page_signed_in_editor_goes_to_link_editor(web_client):
     assert response["Location"] == f"/#/s/{link.secret}"
 
 
-def test_shared_page_user_with_own_edit_access_goes_to_the_document(web_client):
+def test_shared_page_user_with_own_edit_access_goes_to_the_document(
+    web_client, signed_in
+):
     """An owner or granted editor opening a link lands on the document itself."""
-    user = signed_in(web_client)
+    user = signed_in()
     document = DocumentFactory()
     DocumentAccessFactory(document=document, user=user, role="editor")
     link = ShareLinkFactory(document=document)
@@ -113,9 +98,9 @@ def test_shared_page_user_with_own_edit_access_goes_to_the_document(web_client):
     assert response["Location"] == f"/#/d/{document.pk}"
 
 
-def test_shared_page_signed_in_viewer_link_is_read_only_page(web_client):
+def test_shared_page_signed_in_viewer_link_is_read_only_page(web_client, signed_in):
     """A signed-in user with a viewer link gets the read-only page."""
-    signed_in(web_client)
+    signed_in()
     link = ShareLinkFactory(document__title="Read me")
 
     response = web_client.get(f"/s/{link.secret}")
