@@ -146,3 +146,16 @@ def bearer_client(api_client, bearer_for) -> Callable[..., APIClient]:
         return client
 
     return make
+
+
+@pytest.fixture
+def staff(db):
+    """Return a superuser, for the admin (a test module may override it)."""
+    return UserFactory(is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def staff_client(client, staff):
+    """Return Django's test client signed in to the admin as ``staff``."""
+    client.force_login(staff)
+    return client

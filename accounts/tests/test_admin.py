@@ -10,13 +10,6 @@ pytestmark = pytest.mark.django_db
 CHANGELIST = "/admin/accounts/user/"
 
 
-@pytest.fixture
-def staff_client(client):
-    admin = UserFactory(is_staff=True, is_superuser=True)
-    client.force_login(admin)
-    return client
-
-
 def test_user_admin_changelist_lists_users(staff_client):
     """The changelist shows users with their email."""
     UserFactory(email="listed@example.com")

@@ -20,12 +20,6 @@ def staff(db):
     return UserFactory(is_staff=True, is_superuser=True, email="staff@example.com")
 
 
-@pytest.fixture
-def staff_client(client, staff):
-    client.force_login(staff)
-    return client
-
-
 def _rows(response) -> list[dict[str, str]]:
     text = b"".join(response.streaming_content).decode()
     return list(csv.DictReader(io.StringIO(text)))

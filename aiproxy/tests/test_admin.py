@@ -12,13 +12,6 @@ from aiproxy.tests.factories import AIModelFactory
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def staff_client(client):
-    staff = UserFactory(is_staff=True, is_superuser=True)
-    client.force_login(staff)
-    return client
-
-
 def _settled(user, model, usage: Usage) -> None:
     reservation = quota_reserve(user=user, model=model, tokens_needed=100)
     quota_settle(reservation=reservation, status="ok", usage=usage)

@@ -21,12 +21,6 @@ EXPORT = "/admin/aiproxy/usagerecord/export/"
 HEADER = [column for column, _ in USAGE_EXPORT_COLUMNS]
 
 
-@pytest.fixture
-def staff_client(client):
-    client.force_login(UserFactory(is_staff=True, is_superuser=True))
-    return client
-
-
 def _rows(response) -> list[dict[str, str]]:
     text = b"".join(response.streaming_content).decode()
     return list(csv.DictReader(io.StringIO(text)))

@@ -14,12 +14,6 @@ pytestmark = pytest.mark.django_db
 LEDGER = "/admin/aiproxy/usagerecord/"
 
 
-@pytest.fixture
-def staff_client(client):
-    client.force_login(UserFactory(is_staff=True, is_superuser=True))
-    return client
-
-
 def test_ledger_cost_prints_in_dollars_with_four_decimals(staff_client):
     """A cost of 0.0114275 prints as $0.0114, never with 16 decimals."""
     UsageRecordFactory(cost=Decimal("0.0114275000"))

@@ -6,7 +6,6 @@ from django.core.exceptions import ValidationError
 
 import pytest
 
-from accounts.tests.factories import UserFactory
 from aiproxy.models import AIModel
 from aiproxy.providers import provider_problem
 from aiproxy.tests.factories import AIModelFactory
@@ -14,12 +13,6 @@ from aiproxy.tests.factories import AIModelFactory
 pytestmark = pytest.mark.django_db
 
 ADD = "/admin/aiproxy/aimodel/add/"
-
-
-@pytest.fixture
-def staff_client(client):
-    client.force_login(UserFactory(is_staff=True, is_superuser=True))
-    return client
 
 
 def _form(**changes):

@@ -15,13 +15,6 @@ from attachments.tests.factories import PNG_BYTES, AttachmentFactory
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def staff_client() -> Client:
-    client = Client()
-    client.force_login(UserFactory(is_staff=True, is_superuser=True))
-    return client
-
-
 def test_admin_attachment_list_shows_attachments(staff_client):
     """Staff see attachments with their size and status."""
     AttachmentFactory(filename="holiday.png", size_bytes=2048)

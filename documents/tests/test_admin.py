@@ -4,21 +4,12 @@ from django.utils import timezone
 
 import pytest
 
-from accounts.tests.factories import UserFactory
 from documents.models import Document
 from documents.tests.factories import DocumentAccessFactory, DocumentFactory
 
 pytestmark = pytest.mark.django_db
 
 CHANGELIST = "/admin/documents/document/"
-
-
-@pytest.fixture
-def staff_client(client):
-    """Return a Django test client signed in as a superuser."""
-    admin = UserFactory(is_staff=True, is_superuser=True)
-    client.force_login(admin)
-    return client
 
 
 def test_admin_changelist_query_count_is_constant(

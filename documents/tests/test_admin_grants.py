@@ -19,12 +19,6 @@ def staff(db):
     return UserFactory(is_staff=True, is_superuser=True, display_name="Sam Staff")
 
 
-@pytest.fixture
-def staff_client(client, staff):
-    client.force_login(staff)
-    return client
-
-
 def _post_grants(client, document, *, new=(), changes=None, delete=()):
     """Post the change form as the page would, with grant edits applied."""
     url = f"{CHANGELIST}{document.pk}/change/"

@@ -143,13 +143,6 @@ def registered_models() -> list[str]:
     )
 
 
-@pytest.fixture
-def staff_client(client):
-    """Return a test client signed in as a superuser (every page, every panel)."""
-    client.force_login(UserFactory(is_staff=True, is_superuser=True))
-    return client
-
-
 def queries_for(client, url: str) -> int:
     """Return the queries of a second GET of ``url`` (the first warms caches)."""
     assert client.get(url).status_code == 200

@@ -21,13 +21,6 @@ from documents.tests.factories import DocumentAccessFactory, DocumentFactory
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def staff_client(client):
-    """Return a test client signed in as a superuser."""
-    client.force_login(UserFactory(is_staff=True, is_superuser=True))
-    return client
-
-
 def test_admin_index_is_branded_quire_administration(staff_client):
     """The header and the page title say "Quire administration", not Django's."""
     page = staff_client.get("/admin/").content.decode()
