@@ -12,6 +12,8 @@ of a plain, non-DRF view).
 
 from typing import Any
 
+from django.conf import settings
+
 from aiproxy.prompts import LENGTHS, TASKS, TONES
 from project.schema import ApiDoc, add_common_errors, sort_responses
 
@@ -35,56 +37,79 @@ _MESSAGE = {
                         },
                         "required": ["type", "text"],
                     },
+                    "minItems": 1,
                 },
             ]
         },
-        "name": {"type": "string"},
+        "name": {"type": "string", "minLength": 1, "maxLength": 64, "nullable": True},
     },
     "required": ["role", "content"],
 }
 
-_CHAT_REQUEST = {
-    "type": "object",
-    "description": "OpenAI chat-completions request (`n` must be 1; tools, "
-    "functions and logprobs are refused with 400).",
-    "properties": {
-        "model": {
-            "type": "string",
-            "pattern": r"\S",
-            "description": "A name from `GET /ai/models`.",
-        },
-        "messages": {"type": "array", "items": _MESSAGE, "minItems": 1},
-        "stream": {"type": "boolean", "default": False},
-        "stream_options": {
-            "type": "object",
-            "properties": {"include_usage": {"type": "boolean"}},
-        },
-        "max_tokens": {"type": "integer", "minimum": 1},
-        "max_completion_tokens": {"type": "integer", "minimum": 1},
-        "temperature": {"type": "number", "minimum": 0, "maximum": 2},
-        "top_p": {"type": "number", "minimum": 0, "maximum": 1},
-        "stop": {
-            "oneOf": [
-                {"type": "string"},
-                {"type": "array", "items": {"type": "string"}, "maxItems": 4},
-            ]
-        },
-        "user": {"type": "string"},
-    },
-    "required": ["model", "messages"],
-    "example": {
-        "model": "quire-mock",
-        "messages": [
-            {"role": "system", "content": "You are a concise editor."},
-            {
-                "role": "user",
-                "content": "Suggest a title for a plan to ship the docs.",
+
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    return {**schema, "nullable": True}
+
+
+def _chat_request() -> dict[str, Any]:
+    """Return the chat-completions request, with this server's limits.
+
+    As in OpenAI's API, an optional field sent as ``null`` is taken as left
+    out (``aiproxy.wire``), so each one is ``nullable``.
+    """
+    max_tokens = {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": settings.AI_MAX_TOKENS_CAP,
+    }
+    stop = {"type": "string", "minLength": 1}
+    return {
+        "type": "object",
+        "description": "OpenAI chat-completions request (`n` must be 1; tools, "
+        "functions and logprobs are refused with 400).",
+        "properties": {
+            "model": {
+                "type": "string",
+                "pattern": r"\S",
+                "description": "A name from `GET /ai/models`.",
             },
-        ],
-        "max_tokens": 60,
-        "temperature": 0.7,
-    },
-}
+            "messages": {
+                "type": "array",
+                "items": _MESSAGE,
+                "minItems": 1,
+                "maxItems": settings.AI_MAX_MESSAGES,
+            },
+            "stream": _nullable({"type": "boolean", "default": False}),
+            "stream_options": _nullable(
+                {
+                    "type": "object",
+                    "properties": {"include_usage": {"type": "boolean"}},
+                }
+            ),
+            "max_tokens": _nullable(max_tokens),
+            "max_completion_tokens": _nullable(max_tokens),
+            "temperature": _nullable({"type": "number", "minimum": 0, "maximum": 2}),
+            "top_p": _nullable({"type": "number", "minimum": 0, "maximum": 1}),
+            "stop": _nullable(
+                {"oneOf": [stop, {"type": "array", "items": stop, "maxItems": 4}]}
+            ),
+            "user": _nullable({"type": "string"}),
+        },
+        "required": ["model", "messages"],
+        "example": {
+            "model": "quire-mock",
+            "messages": [
+                {"role": "system", "content": "You are a concise editor."},
+                {
+                    "role": "user",
+                    "content": "Suggest a title for a plan to ship the docs.",
+                },
+            ],
+            "max_tokens": 60,
+            "temperature": 0.7,
+        },
+    }
+
 
 _USAGE = {
     "type": "object",
@@ -288,7 +313,7 @@ def add_ai_operations(
 ) -> dict[str, Any]:
     """Postprocessing hook: describe the async AI POST routes."""
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
-    schemas.setdefault("ChatCompletionRequest", _CHAT_REQUEST)
+    schemas.setdefault("ChatCompletionRequest", _chat_request())
     schemas.setdefault("ChatCompletionUsage", _USAGE)
     schemas.setdefault("ChatCompletion", _CHAT_COMPLETION)
     schemas.setdefault("DocumentActionRequest", _ACTION_REQUEST)

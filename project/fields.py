@@ -25,6 +25,11 @@ TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 SINGLE_LINE_PATTERN = r"^[^\x00-\x08\x0a-\x1f\x7f]*$"
 
 
+def _non_empty(pattern: str) -> str:
+    """Return ``^[...]*$`` as ``^[...]+$``: the same characters, at least one."""
+    return pattern.removesuffix("*$") + "+$"
+
+
 class StrictCharField(serializers.CharField):
     """A CharField that refuses numbers, booleans and control characters.
 
@@ -40,9 +45,12 @@ class StrictCharField(serializers.CharField):
         self.single_line = single_line
         super().__init__(**kwargs)
         # Never fails (to_internal_value refused the value first): it declares
-        # the rule in the schema.
+        # the rule in the schema. drf-spectacular declares a blank-allowed
+        # field with a pattern as oneOf [pattern, maxLength 0]; the pattern
+        # asks for one character or more so that "" matches only the second
+        # (with `*` it matches both, and oneOf refuses what the server takes).
         pattern = SINGLE_LINE_PATTERN if single_line else TEXT_PATTERN
-        self.validators.append(RegexValidator(pattern))
+        self.validators.append(RegexValidator(_non_empty(pattern)))
 
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):

@@ -138,3 +138,84 @@ def test_openapi_document_action_body_is_optional_as_the_server_runs_without_one
 
     assert operation["requestBody"]["required"] is False
     assert response.status_code == 200
+
+
+def test_openapi_chat_optional_fields_are_nullable_as_the_server_takes_null(
+    schema, auth_client, settings, default_model
+):
+    """Each optional field sent as ``null`` is left out (200); each is ``nullable``."""
+    request = schema["components"]["schemas"]["ChatCompletionRequest"]
+    optional = set(request["properties"]) - set(request["required"])
+    message = {"role": "user", "content": "Hi", "name": None}
+
+    response = auth_client.post(
+        "/api/v1/ai/chat/completions",
+        data=json.dumps(
+            {
+                "model": settings.AI_DEFAULT_MODEL,
+                "messages": [message],
+                **dict.fromkeys(optional),
+            }
+        ),
+        content_type="application/json",
+    )
+
+    assert response.status_code == 200
+    assert optional == {
+        "stream",
+        "stream_options",
+        "max_tokens",
+        "max_completion_tokens",
+        "temperature",
+        "top_p",
+        "stop",
+        "user",
+    }
+    assert all(request["properties"][name]["nullable"] for name in optional)
+    assert request["properties"]["messages"]["items"]["properties"]["name"]["nullable"]
+
+
+@pytest.mark.parametrize(
+    ("message", "field", "limit"),
+    [
+        ({"role": "user", "content": []}, "content", {"minItems": 1}),
+        ({"role": "user", "content": "Hi", "name": ""}, "name", {"minLength": 1}),
+        (
+            {"role": "user", "content": "Hi", "name": "n" * 65},
+            "name",
+            {"maxLength": 64},
+        ),
+    ],
+)
+def test_openapi_chat_message_limits_declared_as_the_server_refuses(
+    schema, auth_client, settings, default_model, message, field, limit
+):
+    """An empty content list and a name outside 1 to 64 are declared and 400."""
+    declared = schema["components"]["schemas"]["ChatCompletionRequest"]["properties"][
+        "messages"
+    ]["items"]["properties"][field]
+    if field == "content":
+        declared = declared["oneOf"][1]
+
+    response = auth_client.post(
+        "/api/v1/ai/chat/completions",
+        data=json.dumps({"model": settings.AI_DEFAULT_MODEL, "messages": [message]}),
+        content_type="application/json",
+    )
+
+    assert limit.items() <= declared.items()
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid"
+
+
+def test_openapi_chat_limits_are_this_servers_settings(api_client, settings):
+    """``max_tokens`` and the number of messages declare the configured caps."""
+    settings.AI_MAX_TOKENS_CAP = 100
+    settings.AI_MAX_MESSAGES = 7
+
+    schema = api_client.get("/api/schema/?format=json").json()
+
+    request = schema["components"]["schemas"]["ChatCompletionRequest"]["properties"]
+    assert request["max_tokens"]["maximum"] == 100
+    assert request["max_completion_tokens"]["maximum"] == 100
+    assert request["messages"]["maxItems"] == 7

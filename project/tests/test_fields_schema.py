@@ -2,6 +2,7 @@
 
 import re
 
+import jsonschema
 import pytest
 
 pytestmark = pytest.mark.django_db
@@ -39,3 +40,20 @@ def test_text_pattern_matches_what_the_server_accepts(
     else:
         assert response.status_code == 400
         assert field in response.json()["fields"]
+
+
+@pytest.mark.parametrize("field", ["title", "body"])
+def test_empty_text_is_schema_valid_as_the_server_stores_it(
+    api_client, user, client_for, field
+):
+    """``""`` matches exactly one branch of the field's oneOf, and is stored (201)."""
+    schema = api_client.get("/api/schema/?format=json").json()
+    declared = schema["components"]["schemas"]["DocumentPutInputRequest"]["properties"][
+        field
+    ]
+
+    response = client_for(user).post("/api/v1/documents/", {field: ""}, format="json")
+
+    jsonschema.validate("", declared)
+    assert response.status_code == 201
+    assert response.json()[field] == ""
