@@ -16,7 +16,8 @@
    server's log) and exits non-zero on any failure.
 
 Throttles and AI quotas are raised for the run: the fuzzer would otherwise
-spend its budget on 429s.
+spend its budget on 429s. The server's ``max_tokens`` cap is the run's one
+model's, so that the schema's maximum is what that model takes.
 """
 
 from __future__ import annotations
@@ -124,6 +125,10 @@ def _environment(database: Database, var_dir: Path, port: int) -> dict[str, str]
             "AI_REQUESTS_PER_MINUTE": "1000000",
             "AI_TOKENS_PER_MONTH": "2000000000",
             "AI_MOCK_CHUNK_DELAY": "0",
+            # The schema's max_tokens maximum is the server's cap; a model's
+            # own cap may be lower, which no schema can tie to `model`. The
+            # run's one model (quire-mock, migration 0002) takes 4096.
+            "AI_MAX_TOKENS_CAP": "4096",
         }
     )
     for name in ("COGNITO_USER_POOL", "COGNITO_JWKS_URL", "AI_PROVIDERS"):

@@ -157,7 +157,10 @@ def chat_params_parse(data: Any) -> ChatParams:
         stream = False
     if not isinstance(stream, bool):
         raise _invalid("stream", _("Must be a boolean."))
-    options = data.get("stream_options") or {}
+    # null is left out, as every optional field; false, 0 or "" is no object.
+    options = data.get("stream_options")
+    if options is None:
+        options = {}
     if not isinstance(options, dict) or not isinstance(
         options.get("include_usage", False), bool
     ):

@@ -334,6 +334,11 @@ def test_chat_completion_too_many_messages_400(auth_client, settings):
         ({"model": "m", "messages": MESSAGES, "top_p": "x"}, "top_p"),
         ({"model": "m", "messages": MESSAGES, "stream": "yes"}, "stream"),
         ({"model": "m", "messages": MESSAGES, "stop": [1]}, "stop"),
+        (
+            {"model": "m", "messages": MESSAGES, "stream_options": False},
+            "stream_options",
+        ),
+        ({"model": "m", "messages": MESSAGES, "stream_options": []}, "stream_options"),
         ({"model": "m", "messages": MESSAGES, "n": 2}, "n"),
         (
             {"model": "m", "messages": MESSAGES, "tools": [{"type": "function"}]},
