@@ -158,6 +158,15 @@ def hosted_ui(url: str) -> str:
     return response.getheader("Location")
 
 
+def signed_in_through_hosted_ui(provider, person: dict) -> Client:
+    """Return a client that signed in as ``person`` through the hosted UI."""
+    provider.signed_in = person
+    browser = Client()
+    start = browser.get("/auth/login")
+    browser.get(hosted_ui(start["Location"]).removeprefix("http://testserver"))
+    return browser
+
+
 def test_web_sign_in_start_sends_to_hosted_ui_with_pkce(provider):
     """A visitor goes to the hosted UI as the public client, with S256 PKCE."""
     browser = Client()
@@ -201,10 +210,7 @@ def test_web_sign_in_code_flow_opens_a_session_the_api_accepts(provider):
 
 def test_web_sign_in_takes_verified_email_from_id_token(provider):
     """The ID token's verified email is the user's; Cognito's GetUser is not called."""
-    provider.signed_in = PERSON
-    browser = Client()
-    start = browser.get("/auth/login")
-    browser.get(hosted_ui(start["Location"]).removeprefix("http://testserver"))
+    browser = signed_in_through_hosted_ui(provider, PERSON)
 
     me = browser.get("/api/v1/me")
 
@@ -217,10 +223,7 @@ def test_web_sign_in_takes_verified_email_from_id_token(provider):
 def test_web_session_without_verified_email_never_calls_get_user(provider, settings):
     """A hosted-UI token cannot call GetUser, so the session never tries to."""
     settings.ACCOUNTS_LAST_SEEN_INTERVAL_SECONDS = 0  # every request is "due"
-    provider.signed_in = {**PERSON, "email_verified": False}
-    browser = Client()
-    start = browser.get("/auth/login")
-    browser.get(hosted_ui(start["Location"]).removeprefix("http://testserver"))
+    browser = signed_in_through_hosted_ui(provider, {**PERSON, "email_verified": False})
 
     answers = [browser.get("/api/v1/me") for _ in range(3)]
 
@@ -279,10 +282,7 @@ def test_web_sign_in_callback_error_from_provider_refused(provider):
 
 def test_web_sign_out_goes_through_cognito_logout(provider):
     """Signing out ends the session and passes through the hosted UI's logout."""
-    provider.signed_in = PERSON
-    browser = Client()
-    start = browser.get("/auth/login")
-    browser.get(hosted_ui(start["Location"]).removeprefix("http://testserver"))
+    browser = signed_in_through_hosted_ui(provider, PERSON)
 
     response = browser.post("/signout")
 

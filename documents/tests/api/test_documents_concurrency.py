@@ -1,4 +1,5 @@
 import threading
+from collections.abc import Callable
 
 from django.db import connection
 
@@ -11,6 +12,27 @@ pytestmark = pytest.mark.django_db(transaction=True)
 WRITERS = 20
 
 
+def run_writers_at_once(write: Callable[[int, Callable[[], None]], None]) -> None:
+    """Run ``write(n, start)`` for each writer in its own thread, and wait.
+
+    Each calls ``start()`` when ready to send: all are released together.
+    Each thread's database connection is closed when it ends.
+    """
+    barrier = threading.Barrier(WRITERS, timeout=30)
+
+    def run(n: int) -> None:
+        try:
+            write(n, barrier.wait)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(WRITERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+
 @pytest.mark.slow
 @pytest.mark.postgresql  # row locking; SQLite serialises writers
 def test_document_patch_concurrent_same_if_match_exactly_one_wins(client_for):
@@ -21,27 +43,19 @@ def test_document_patch_concurrent_same_if_match_exactly_one_wins(client_for):
     owner = UserFactory()
     doc = DocumentFactory(owner=owner, body="start")
     url = f"/api/v1/documents/{doc.pk}/"
-    barrier = threading.Barrier(WRITERS, timeout=30)
     results: list[tuple[int, dict]] = []
     lock = threading.Lock()
 
-    def write(n: int) -> None:
+    def write(n: int, start: Callable[[], None]) -> None:
         client = client_for(owner)
-        try:
-            barrier.wait()
-            response = client.patch(
-                url, {"body": f"writer {n}"}, format="json", HTTP_IF_MATCH='"1"'
-            )
-            with lock:
-                results.append((response.status_code, response.json()))
-        finally:
-            connection.close()
+        start()
+        response = client.patch(
+            url, {"body": f"writer {n}"}, format="json", HTTP_IF_MATCH='"1"'
+        )
+        with lock:
+            results.append((response.status_code, response.json()))
 
-    threads = [threading.Thread(target=write, args=(n,)) for n in range(WRITERS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    run_writers_at_once(write)
 
     statuses = sorted(status for status, _ in results)
     assert statuses == [200] + [412] * (WRITERS - 1)
@@ -73,33 +87,25 @@ def test_document_patch_concurrent_stale_merges_lose_no_accepted_edit(client_for
     lines = [f"line {n}\n" for n in range(WRITERS)]
     doc = DocumentFactory(owner=owner, body="\n".join(lines))
     url = f"/api/v1/documents/{doc.pk}/"
-    barrier = threading.Barrier(WRITERS, timeout=30)
     results: dict[int, int] = {}
     lock = threading.Lock()
 
-    def write(n: int) -> None:
+    def write(n: int, start: Callable[[], None]) -> None:
         client = client_for(owner)
         edited = list(lines)
         edited[n] = f"line {n} edited by writer {n}\n"
-        try:
-            barrier.wait()
-            response = client.patch(
-                url,
-                {"body": "\n".join(edited)},
-                format="json",
-                HTTP_IF_MATCH='"1"',
-                HTTP_PREFER="merge",
-            )
-            with lock:
-                results[n] = response.status_code
-        finally:
-            connection.close()
+        start()
+        response = client.patch(
+            url,
+            {"body": "\n".join(edited)},
+            format="json",
+            HTTP_IF_MATCH='"1"',
+            HTTP_PREFER="merge",
+        )
+        with lock:
+            results[n] = response.status_code
 
-    threads = [threading.Thread(target=write, args=(n,)) for n in range(WRITERS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    run_writers_at_once(write)
 
     assert len(results) == WRITERS
     assert set(results.values()) <= {200, 412}

@@ -1,5 +1,7 @@
 """PATCH with a stale If-Match and ``Prefer: merge``: merged three-way, or 412."""
 
+from collections.abc import Callable
+
 import pytest
 
 from documents import merge
@@ -40,6 +42,36 @@ def patch(client, doc, data, *, if_match='"1"', prefer="merge", **extra):
     if prefer is not None:
         headers["HTTP_PREFER"] = prefer
     return client.patch(url(doc), data, format="json", **headers)
+
+
+def race_after_each_merge(
+    monkeypatch, document, editor, next_body: Callable[[str, int], str | None]
+) -> list[int]:
+    """Have ``editor`` save right after each merge, before it is written.
+
+    ``next_body(current body, race number)`` is what they save (``None``:
+    nothing this time). Return the race numbers, one per merge.
+    """
+    real = merge.merge_document
+    races: list[int] = []
+
+    def merge_then_race(**kwargs):
+        outcome = real(**kwargs)
+        races.append(len(races) + 1)
+        current = Document.objects.get(pk=document.pk)
+        body = next_body(current.body, races[-1])
+        if body is not None:
+            current.role = "editor"
+            document_update(
+                document=current,
+                user=editor,
+                expected_version=current.version,
+                body=body,
+            )
+        return outcome
+
+    monkeypatch.setattr(merge, "merge_document", merge_then_race)
+    return races
 
 
 def test_merge_non_overlapping_stale_save_is_merged_as_a_new_version(
@@ -346,24 +378,12 @@ def test_merge_racing_writer_between_read_and_write_is_merged_too(
     moved_on, owner, editor, monkeypatch, client_for
 ):
     """A writer that saves while the merge runs is merged in as well, never lost."""
-    real = merge.merge_document
-    raced = []
-
-    def merge_then_race(**kwargs):
-        outcome = real(**kwargs)
-        if not raced:
-            raced.append(True)
-            current = Document.objects.get(pk=moved_on.pk)
-            current.role = "editor"
-            document_update(
-                document=current,
-                user=editor,
-                expected_version=current.version,
-                body=THEIRS + "\nRaced in.\n",
-            )
-        return outcome
-
-    monkeypatch.setattr(merge, "merge_document", merge_then_race)
+    race_after_each_merge(
+        monkeypatch,
+        moved_on,
+        editor,
+        lambda body, race: THEIRS + "\nRaced in.\n" if race == 1 else None,
+    )
 
     response = patch(client_for(owner), moved_on, {"body": OURS})
 
@@ -377,28 +397,14 @@ def test_merge_writers_that_always_get_in_first_end_in_412(
     moved_on, owner, editor, monkeypatch, client_for
 ):
     """The merge is retried a few times, then answers 412; nothing is overwritten."""
-    real = merge.merge_document
-    calls = []
-
-    def merge_then_race(**kwargs):
-        outcome = real(**kwargs)
-        calls.append(True)
-        current = Document.objects.get(pk=moved_on.pk)
-        current.role = "editor"
-        document_update(
-            document=current,
-            user=editor,
-            expected_version=current.version,
-            body=current.body + f"\nRace {len(calls)}.\n",
-        )
-        return outcome
-
-    monkeypatch.setattr(merge, "merge_document", merge_then_race)
+    races = race_after_each_merge(
+        monkeypatch, moved_on, editor, lambda body, race: body + f"\nRace {race}.\n"
+    )
 
     response = patch(client_for(owner), moved_on, {"body": OURS})
 
     assert response.status_code == 412
-    assert len(calls) == merge.MERGE_ATTEMPTS
+    assert len(races) == merge.MERGE_ATTEMPTS
     stored = Document.objects.get(pk=moved_on.pk)
     assert stored.body.endswith(f"\nRace {merge.MERGE_ATTEMPTS}.\n")
     assert response.json()["current"]["body"] == stored.body
