@@ -1,12 +1,12 @@
 """The converters fetch nothing a document names, and the sanitiser's rules."""
 
 import http.server
-import threading
 from collections.abc import Iterator
 
 import pytest
 
 from documents import convert
+from project.tests.loopback import serving
 
 
 class Recorder(http.server.BaseHTTPRequestHandler):
@@ -29,14 +29,8 @@ class Recorder(http.server.BaseHTTPRequestHandler):
 def loopback() -> Iterator[str]:
     """Serve on a free loopback port; yield its base URL."""
     Recorder.seen = []
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
+    with serving(Recorder) as url:
+        yield url
 
 
 def test_pdf_worker_fetches_no_url(loopback):

@@ -5,11 +5,13 @@ import os
 import socket
 import threading
 from collections.abc import Iterator
+from urllib.parse import urlsplit
 
 import pytest
 
 from project.bind import bind_addresses, probe_target
 from project.healthcheck import check, host_header
+from project.tests.loopback import serving
 
 
 @pytest.mark.parametrize(
@@ -85,13 +87,8 @@ class _Recorder(http.server.BaseHTTPRequestHandler):
 def healthz_server() -> Iterator[tuple[type[_Recorder], int]]:
     """A loopback HTTP server answering every GET with ``handler.status``."""
     handler = type("Handler", (_Recorder,), {"status": 200, "seen": []})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield handler, server.server_address[1]
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
+    with serving(handler) as url:
+        yield handler, urlsplit(url).port
 
 
 def test_check_200_on_port_healthy(healthz_server):

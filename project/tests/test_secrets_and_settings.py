@@ -7,7 +7,6 @@ import re
 import secrets
 import subprocess
 import sys
-import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +16,7 @@ import pytest
 
 from project import secrets as project_secrets
 from project.runtime import ecs_private_ips
+from project.tests.loopback import serving
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 DB_PASSWORD = "s3cr3t-db-password-value"
@@ -146,12 +146,8 @@ def ecs_metadata() -> Iterator[str]:
         def log_message(self, *args) -> None:
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/v4/abc"
-    server.shutdown()
-    server.server_close()
+    with serving(Handler) as url:
+        yield f"{url}/v4/abc"
 
 
 def test_ecs_private_ips_reads_task_address(ecs_metadata):

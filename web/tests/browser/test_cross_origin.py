@@ -1,10 +1,11 @@
 """A page on another origin (a second loopback port) calling the API with fetch."""
 
 import http.server
-import threading
 from collections.abc import Iterator
 
 import pytest
+
+from project.tests.loopback import serving
 
 pytestmark = pytest.mark.browser
 
@@ -46,14 +47,8 @@ class _Page(http.server.BaseHTTPRequestHandler):
 @pytest.fixture
 def other_origin() -> Iterator[str]:
     """Serve a plain page on another loopback port; yield its origin."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Page)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(_Page) as url:
+        yield url
 
 
 @pytest.fixture
