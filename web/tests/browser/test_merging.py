@@ -5,6 +5,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from web.tests.browser.test_collaboration import new_document
+
 pytestmark = pytest.mark.browser
 
 BASE = "First paragraph.\n\nSecond paragraph.\n"
@@ -17,13 +19,7 @@ def shared_document(browser, app_url, sign_in, title: str):
 
     friend = sign_in(browser.new_context().new_page(), f"friend-{title}@example.com")
     owner = sign_in(browser.new_context().new_page(), f"owner-{title}@example.com")
-    owner.get_by_role("button", name="New document").click()
-    owner.get_by_label("Title").fill(title)
-    owner.get_by_label("Text (Markdown)").fill(BASE)
-    expect(owner.locator("#save-state")).to_have_text(
-        re.compile(r"Saved · version [2-9]")
-    )
-    doc_id = owner.url.rsplit("/", 1)[-1]
+    doc_id = new_document(owner, title, BASE)
     user = User.objects.get(email=f"friend-{title}@example.com")
     DocumentAccess.objects.create(
         document_id=doc_id, user=user, email=user.email, role="editor"
@@ -31,6 +27,13 @@ def shared_document(browser, app_url, sign_in, title: str):
     friend.goto(f"{app_url}/#/d/{doc_id}")
     expect(friend.get_by_label("Text (Markdown)")).to_have_value(BASE)
     return owner, friend, doc_id
+
+
+def save_then_type(first, first_text: str, second, second_text: str, *, version: int):
+    """``first`` saves ``first_text`` over ``version``; ``second``, still on it, types."""
+    first.get_by_label("Text (Markdown)").fill(first_text)
+    expect(first.locator("#save-state")).to_have_text(f"Saved · version {version + 1}")
+    second.get_by_label("Text (Markdown)").fill(second_text)
 
 
 def test_writers_in_different_paragraphs_both_save_without_a_conflict(
@@ -42,12 +45,12 @@ def test_writers_in_different_paragraphs_both_save_without_a_conflict(
     owner, friend, doc_id = shared_document(browser, app_url, sign_in, "paragraphs")
     version = Document.objects.get(pk=doc_id).version
 
-    owner.get_by_label("Text (Markdown)").fill(
-        "First paragraph, by the owner.\n\nSecond paragraph.\n"
-    )
-    expect(owner.locator("#save-state")).to_have_text(f"Saved · version {version + 1}")
-    friend.get_by_label("Text (Markdown)").fill(
-        "First paragraph.\n\nSecond paragraph, by a friend.\n"
+    save_then_type(
+        owner,
+        "First paragraph, by the owner.\n\nSecond paragraph.\n",
+        friend,
+        "First paragraph.\n\nSecond paragraph, by a friend.\n",
+        version=version,
     )
 
     both = "First paragraph, by the owner.\n\nSecond paragraph, by a friend.\n"
@@ -83,12 +86,12 @@ def test_writers_in_the_same_paragraph_get_the_conflict_view(browser, app_url, s
     owner, friend, doc_id = shared_document(browser, app_url, sign_in, "overlap")
     version = Document.objects.get(pk=doc_id).version
 
-    owner.get_by_label("Text (Markdown)").fill(
-        "First paragraph.\n\nSecond paragraph, the owner's.\n"
-    )
-    expect(owner.locator("#save-state")).to_have_text(f"Saved · version {version + 1}")
-    friend.get_by_label("Text (Markdown)").fill(
-        "First paragraph.\n\nSecond paragraph, the friend's.\n"
+    save_then_type(
+        owner,
+        "First paragraph.\n\nSecond paragraph, the owner's.\n",
+        friend,
+        "First paragraph.\n\nSecond paragraph, the friend's.\n",
+        version=version,
     )
 
     expect(friend.locator("#conflict")).to_be_visible()

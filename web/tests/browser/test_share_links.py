@@ -5,17 +5,10 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from web.tests.browser.test_collaboration import new_document
+from web.tests.browser.test_merging import save_then_type
+
 pytestmark = pytest.mark.browser
-
-
-def new_document(page, title: str, body: str) -> str:
-    page.get_by_role("button", name="New document").click()
-    page.get_by_label("Title").fill(title)
-    page.get_by_label("Text (Markdown)").fill(body)
-    expect(page.locator("#save-state")).to_have_text(
-        re.compile(r"Saved · version [2-9]")
-    )
-    return page.url.rsplit("/", 1)[-1]
 
 
 def create_link(page, *, audience: str = "anyone", role: str = "viewer") -> str:
@@ -107,12 +100,12 @@ def test_share_link_editor_and_owner_in_different_paragraphs_both_save(
     expect(guest.get_by_label("Text (Markdown)")).to_have_value(base)
     version = Document.objects.get(pk=doc_id).version
 
-    owner.get_by_label("Text (Markdown)").fill(
-        "First paragraph, by the owner.\n\nSecond paragraph.\n"
-    )
-    expect(owner.locator("#save-state")).to_have_text(f"Saved · version {version + 1}")
-    guest.get_by_label("Text (Markdown)").fill(
-        "First paragraph.\n\nSecond paragraph, by a guest.\n"
+    save_then_type(
+        owner,
+        "First paragraph, by the owner.\n\nSecond paragraph.\n",
+        guest,
+        "First paragraph.\n\nSecond paragraph, by a guest.\n",
+        version=version,
     )
 
     both = "First paragraph, by the owner.\n\nSecond paragraph, by a guest.\n"
