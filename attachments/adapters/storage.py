@@ -14,11 +14,11 @@ import logging
 import os
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import BinaryIO, Protocol, TypeVar
 from urllib.parse import quote
 
 from django.conf import settings
@@ -32,6 +32,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from attachments.sniffing import TextCheck
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 CHUNK_BYTES = 1024 * 1024
 HEAD_BYTES = 8192
@@ -258,27 +259,30 @@ class S3Storage:
         Reading stops after ``limit_bytes + 1`` bytes, enough to prove an
         object is too large without downloading all of it.
         """
-        extra = {"VersionId": version} if version else {}
-        try:
-            body = self.client.get_object(Bucket=self.bucket, Key=key, **extra)["Body"]
-            try:
-                return _digest_stream(body, limit_bytes)
-            finally:
-                body.close()
-        except ClientError as error:
-            if _is_missing(error):
-                return None
-            raise StorageUnavailable(str(error)) from error
-        except (BotoCoreError, OSError) as error:
-            raise StorageUnavailable(str(error)) from error
+        return self._with_body(
+            key=key, version=version, use=lambda body: _digest_stream(body, limit_bytes)
+        )
 
     def read(self, *, key: str, limit_bytes: int, version: str = "") -> bytes | None:
         """Return the object's bytes; None if missing or past ``limit_bytes``."""
+        data = self._with_body(
+            key=key, version=version, use=lambda body: body.read(limit_bytes + 1)
+        )
+        return None if data is None or len(data) > limit_bytes else data
+
+    def _with_body(
+        self, *, key: str, version: str, use: Callable[[BinaryIO], T]
+    ) -> T | None:
+        """Return ``use(body)`` of the object (closed after); None if it is missing.
+
+        A storage failure, while getting or reading the object, is
+        :class:`StorageUnavailable`.
+        """
         extra = {"VersionId": version} if version else {}
         try:
             body = self.client.get_object(Bucket=self.bucket, Key=key, **extra)["Body"]
             try:
-                data = body.read(limit_bytes + 1)
+                return use(body)
             finally:
                 body.close()
         except ClientError as error:
@@ -287,7 +291,6 @@ class S3Storage:
             raise StorageUnavailable(str(error)) from error
         except (BotoCoreError, OSError) as error:
             raise StorageUnavailable(str(error)) from error
-        return None if len(data) > limit_bytes else data
 
     def delete(self, *, key: str) -> None:
         """Delete the object; deleting a missing key succeeds."""
