@@ -77,14 +77,25 @@ def document_items_data(rows: Iterable[dict]) -> list[dict]:
     return items
 
 
-def document_data(document: Document) -> dict:
-    """Return a whole document, as read, written and sent with a 412."""
+def document_text_data(document: Document) -> dict:
+    """Return what every reader of a document gets: its text, version and role.
+
+    The start of :func:`document_data` and of a document opened through a
+    share link (``documents.links.serializers``).
+    """
     return {
         "id": str(document.pk),
         "title": document.title,
         "body": document.body,
         "version": document.version,
         "role": document.role,
+    }
+
+
+def document_data(document: Document) -> dict:
+    """Return a whole document, as read, written and sent with a 412."""
+    return {
+        **document_text_data(document),
         "owner": user_data(document.owner),
         "last_editor": user_data(document.last_editor),
         "created_at": _ts(document.created_at),

@@ -8,6 +8,7 @@ wrote it.
 from rest_framework import serializers
 
 from documents.models import Document, ShareLink
+from documents.serializers import document_text_data
 from project.fields import iso_utc
 
 _ts = iso_utc
@@ -28,11 +29,7 @@ def linked_document_data(document: Document) -> dict:
     """Return a document opened by a link, with the caller's role through it."""
     link = document.share_link
     return {
-        "id": str(document.pk),
-        "title": document.title,
-        "body": document.body,
-        "version": document.version,
-        "role": document.role,
+        **document_text_data(document),
         "created_at": _ts(document.created_at),
         "updated_at": _ts(document.updated_at),
         "link": {
