@@ -66,14 +66,16 @@ def export_filename(title: str, extension: str) -> str:
     return f"{name or 'document'}.{extension}"
 
 
+def conversion_timeout_error(detail: str) -> ApplicationError:
+    """Return the 503 of a conversion past its time limit (export or import)."""
+    return ApplicationError(
+        detail, code="conversion_timeout", status=503, headers={"Retry-After": "30"}
+    )
+
+
 def _conversion_error(error: convert.ConversionFailed) -> ApplicationError:
     if error.timed_out:
-        return ApplicationError(
-            _("The document took too long to convert."),
-            code="conversion_timeout",
-            status=503,
-            headers={"Retry-After": "30"},
-        )
+        return conversion_timeout_error(_("The document took too long to convert."))
     return ApplicationError(
         _("The document could not be converted."),
         code="conversion_failed",

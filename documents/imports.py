@@ -41,7 +41,7 @@ from attachments.ingest import (
 from attachments.services import attachment_quota_remaining_bytes, quota_exceeded_error
 from attachments.sniffing import is_text
 from documents import convert, services
-from documents.exports import DOCX_TYPE
+from documents.exports import DOCX_TYPE, conversion_timeout_error
 from documents.models import Document
 from project.exceptions import ApplicationError
 
@@ -335,11 +335,8 @@ def document_import(
         body, tree, images = _convert(kind, data)
     except convert.ConversionFailed as error:
         if error.timed_out:
-            raise ApplicationError(
-                _("The file took too long to convert."),
-                code="conversion_timeout",
-                status=503,
-                headers={"Retry-After": "30"},
+            raise conversion_timeout_error(
+                _("The file took too long to convert.")
             ) from None
         raise _unsupported(_("The file could not be read.")) from None
     body = FORBIDDEN_CONTROLS.sub("", body)

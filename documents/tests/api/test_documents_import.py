@@ -339,6 +339,21 @@ def test_import_body_over_document_limit_is_413(auth_client, settings):
     assert nothing_created()
 
 
+def test_import_converter_timeout_is_503(auth_client, settings):
+    """A conversion past the time limit answers 503 with Retry-After; nothing made."""
+    settings.DOCUMENTS_CONVERT_TIMEOUT_SECONDS = 0
+
+    response = send(auth_client, b"<p>Hi</p>", name="hi.html", content_type="")
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == "30"
+    assert response.json() == {
+        "detail": "The file took too long to convert.",
+        "code": "conversion_timeout",
+    }
+    assert nothing_created()
+
+
 def test_import_without_file_is_400(auth_client):
     """A multipart body without the file field is a 400 file_missing."""
     response = auth_client.post(URL, {"title": "x"}, format="multipart")
