@@ -19,14 +19,20 @@ def _read(doc, owner):
     return selectors.document_get_for_user(user=owner, document_id=doc.pk)
 
 
+def _stale(doc, reader, writer):
+    """Return ``doc`` as ``reader`` read it at version 1, once ``writer`` saved 2."""
+    stale = _read(doc, reader)
+    services.document_update(
+        document=_read(doc, writer), user=writer, expected_version=1, title="Other"
+    )
+    return stale
+
+
 def test_revision_restore_without_version_survives_a_concurrent_write(
     doc, owner, editor
 ):
     """Read at version 1, written by an editor to 2: the restore still wins."""
-    stale = _read(doc, owner)
-    services.document_update(
-        document=_read(doc, editor), user=editor, expected_version=1, title="Other"
-    )
+    stale = _stale(doc, owner, editor)
     revision = DocumentRevision.objects.get(document=doc, number=1)
 
     restored = services.revision_restore(
@@ -39,10 +45,7 @@ def test_revision_restore_without_version_survives_a_concurrent_write(
 
 def test_update_with_any_version_survives_a_concurrent_write(doc, owner):
     """``If-Match: *`` (no expected version) overwrites the newer version."""
-    stale = _read(doc, owner)
-    services.document_update(
-        document=_read(doc, owner), user=owner, expected_version=1, title="Other"
-    )
+    stale = _stale(doc, owner, owner)
 
     updated = services.document_update(
         document=stale, user=owner, expected_version=None, title="Mine"
@@ -54,10 +57,7 @@ def test_update_with_any_version_survives_a_concurrent_write(doc, owner):
 
 def test_update_with_a_stale_version_still_conflicts(doc, owner):
     """A named version that is no longer current is still a conflict."""
-    stale = _read(doc, owner)
-    services.document_update(
-        document=_read(doc, owner), user=owner, expected_version=1, title="Other"
-    )
+    stale = _stale(doc, owner, owner)
 
     with pytest.raises(services.VersionConflict):
         services.document_update(
