@@ -96,7 +96,10 @@ def ai_model_get_enabled(*, name: str) -> AIModel:
     model = enabled_models.get(name)
     if model is not None:
         return model
-    model = next(iter(AIModel.objects.raw(_model_get_enabled_sql(), [name])), None)
+    # No stored name holds a NUL (PostgreSQL text cannot), and asking for
+    # one would fail the query (a 500) instead of finding nothing.
+    if "\x00" not in name:
+        model = next(iter(AIModel.objects.raw(_model_get_enabled_sql(), [name])), None)
     if model is None:
         raise NotFound(
             str(_("The model does not exist or is not enabled.")),

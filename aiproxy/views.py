@@ -51,6 +51,7 @@ from aiproxy.services.refusals import Asked, asked_model_name, refusals_recorded
 from aiproxy.wire import ChatParams, chat_params_parse
 from documents.selectors import document_get_for_user
 from project.exceptions import ApplicationError, NotFound, api_exception_handler
+from project.fields import JsonBooleanField, JsonCharField, JsonIntegerField
 from project.parsers import NESTED_TOO_DEEPLY
 from project.schema import ApiDoc
 
@@ -383,13 +384,13 @@ class DocumentActionApi(AsyncApiView):
     """``POST /api/v1/documents/{id}/ai/{action}/``: answer, never write."""
 
     class InputSerializer(serializers.Serializer):
-        model = serializers.CharField(max_length=100, required=False)
-        stream = serializers.BooleanField(default=False)
-        max_tokens = serializers.IntegerField(min_value=1, required=False)
-        target_language = serializers.CharField(max_length=50, required=False)
+        model = JsonCharField(max_length=100, required=False)
+        stream = JsonBooleanField(default=False)
+        max_tokens = JsonIntegerField(min_value=1, required=False)
+        target_language = JsonCharField(max_length=50, required=False)
         tone = serializers.ChoiceField(choices=TONES, default="neutral")
         length = serializers.ChoiceField(choices=LENGTHS, default="medium")
-        instructions = serializers.CharField(
+        instructions = JsonCharField(
             max_length=500, required=False, allow_blank=True, default=""
         )
 

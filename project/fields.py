@@ -2,9 +2,11 @@
 
 ``StrictCharField`` is how every free-text input is checked (document
 titles and bodies, the profile's display name): a JSON number or boolean is
-not a string, and control characters never get stored. ``iso_utc`` is the
-one way a date-time is written in a response: UTC, with ``Z`` (as DRF's own
-``DateTimeField`` writes it), never ``+00:00``.
+not a string, and control characters never get stored. ``JsonCharField``,
+``JsonBooleanField`` and ``JsonIntegerField`` take only their own JSON type
+(DRF's own take ``"10"`` for 10, ``1`` for true, a number for a string).
+``iso_utc`` is the one way a date-time is written in a response: UTC, with
+``Z`` (as DRF's own ``DateTimeField`` writes it), never ``+00:00``.
 """
 
 import datetime as dt
@@ -30,14 +32,42 @@ def _non_empty(pattern: str) -> str:
     return pattern.removesuffix("*$") + "+$"
 
 
-class StrictCharField(serializers.CharField):
-    """A CharField that refuses numbers, booleans and control characters.
+class JsonCharField(serializers.CharField):
+    """A CharField that takes JSON strings only: a number or boolean is refused."""
+
+    default_error_messages = {"not_a_string": _("Must be a string.")}
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("not_a_string")
+        return super().to_internal_value(data)
+
+
+class JsonBooleanField(serializers.BooleanField):
+    """A BooleanField that takes JSON ``true`` and ``false`` only (not 1, "yes")."""
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
+class JsonIntegerField(serializers.IntegerField):
+    """An IntegerField that takes JSON integers only (not "10", 10.0 or true)."""
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictCharField(JsonCharField):
+    """A string field (:class:`JsonCharField`) that refuses control characters.
 
     ``single_line`` refuses line breaks too (titles, names).
     """
 
     default_error_messages = {
-        "not_a_string": _("Must be a string."),
         "control": _("Must not contain control characters."),
     }
 
@@ -53,10 +83,9 @@ class StrictCharField(serializers.CharField):
         self.validators.append(RegexValidator(_non_empty(pattern)))
 
     def to_internal_value(self, data: Any) -> str:
-        if not isinstance(data, str):
-            self.fail("not_a_string")
-        if FORBIDDEN_CONTROLS.search(data) or (
-            self.single_line and ("\n" in data or "\r" in data)
+        if isinstance(data, str) and (
+            FORBIDDEN_CONTROLS.search(data)
+            or (self.single_line and ("\n" in data or "\r" in data))
         ):
             self.fail("control")
         return super().to_internal_value(data)

@@ -166,6 +166,14 @@ def test_chat_completion_unknown_model_404(auth_client):
     assert record.model is None
 
 
+def test_chat_completion_model_name_with_nul_404(auth_client):
+    """A name holding NUL (which PostgreSQL text cannot store) is not found, not 500."""
+    response = _post(auth_client, {"model": "quire\x00mock", "messages": MESSAGES})
+
+    assert response.status_code == 404
+    assert response.json()["code"] == "model_not_found"
+
+
 def test_chat_completion_disabled_model_404(auth_client):
     """A disabled model is 404 model_not_found."""
     AIModelFactory(name="off", is_enabled=False)

@@ -161,6 +161,28 @@ def test_document_action_bad_tone_400(auth_client, document):
     assert list(response.json()["fields"]) == ["tone"]
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"stream": 1},
+        {"stream": "yes"},
+        {"max_tokens": "10"},
+        {"max_tokens": 10.0},
+        {"max_tokens": True},
+        {"model": 5},
+        {"instructions": 5},
+        {"target_language": 5},
+    ],
+)
+def test_document_action_option_of_another_json_type_400(auth_client, document, body):
+    """An option of another JSON type than its schema's is 400 naming it."""
+    response = _post(auth_client, _url(document.pk, "translate"), body)
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid"
+    assert set(body) <= set(response.json()["fields"])
+
+
 def test_document_action_document_too_long_413(auth_client, document, settings):
     """A document longer than AI_DOCUMENT_MAX_CHARS is 413 document_too_large."""
     settings.AI_DOCUMENT_MAX_CHARS = 5
