@@ -181,7 +181,7 @@ REST_FRAMEWORK = {
         "web.authentication.WebSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["project.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["project.parsers.JSONParser"],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "project.negotiation.ContentNegotiation",
     "DEFAULT_SCHEMA_CLASS": "project.schema.AutoSchema",

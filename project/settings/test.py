@@ -26,6 +26,8 @@ if not env.str("DATABASE_URL", default=""):
 REST_FRAMEWORK = {
     **REST_FRAMEWORK,
     "DEFAULT_THROTTLE_RATES": dict.fromkeys(REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]),
+    # Production's renderer, each answer compared with DRF's own.
+    "DEFAULT_RENDERER_CLASSES": ["project.tests.checked_renderer.CheckedJSONRenderer"],
 }
 
 # Tests don't run collectstatic: let whitenoise look files up per request
