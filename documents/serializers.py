@@ -47,9 +47,12 @@ def user_data(user) -> dict | None:
 def document_items_data(rows: Iterable[dict]) -> list[dict]:
     """Return list rows (from ``selectors.document_list``) as they appear in lists.
 
-    A page's documents mostly share a few owners, so each owner's face is
-    built once per page and copied into its items (``str()`` of a UUID is
-    Python code: it was a tenth of a list request's own time).
+    Ids and date-times stay Python values: the renderer writes them
+    (``project.renderers``, in C; DRF's encoder writes the same text), where
+    formatting 150 date-times and 100 UUIDs in Python was a third of a list
+    page's own time. Rows come from the database, so every date-time is UTC.
+    A page's documents mostly share a few owners: each owner's face is built
+    once per page and copied into its items.
     """
     owners: dict[Any, dict] = {}
     items = []
@@ -58,20 +61,20 @@ def document_items_data(rows: Iterable[dict]) -> list[dict]:
         owner = owners.get(owner_id)
         if owner is None:
             owner = owners[owner_id] = {
-                "id": str(owner_id),
+                "id": owner_id,
                 "email": row["owner__email"],
                 "display_name": row["owner__display_name"],
             }
         items.append(
             {
-                "id": str(row["id"]),
+                "id": row["id"],
                 "title": row["title"],
                 "version": row["version"],
                 "role": row["role"],
                 "owner": owner.copy(),
-                "created_at": _ts(row["created_at"]),
-                "updated_at": _ts(row["updated_at"]),
-                "trashed_at": _ts(row["trashed_at"]),
+                "created_at": row["created_at"],
+                "updated_at": row["updated_at"],
+                "trashed_at": row["trashed_at"],
             }
         )
     return items
