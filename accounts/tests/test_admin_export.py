@@ -17,7 +17,12 @@ OWN = [column for column, _ in USER_EXPORT_COLUMNS]
 
 @pytest.fixture
 def staff(db):
-    return UserFactory(is_staff=True, is_superuser=True, email="staff@example.com")
+    return UserFactory(
+        is_staff=True,
+        is_superuser=True,
+        email="staff@example.com",
+        display_name="Staff",
+    )
 
 
 def _rows(response) -> list[dict[str, str]]:
@@ -69,9 +74,10 @@ def test_user_export_leaks_no_secret(staff_client):
 
 def test_user_export_respects_filters_and_search(staff_client):
     """Only the users the list's filters and search keep are exported."""
-    UserFactory(email="ada@example.com", is_active=True)
-    UserFactory(email="ada.old@example.com", is_active=False)
-    UserFactory(email="bob@example.com", is_active=True)
+    # Fixed names: the factory's random ones can contain "ada" ("Adams").
+    UserFactory(email="ada@example.com", display_name="Ada", is_active=True)
+    UserFactory(email="ada.old@example.com", display_name="Ada", is_active=False)
+    UserFactory(email="bob@example.com", display_name="Bob", is_active=True)
     rows = _rows(staff_client.get(EXPORT, {"q": "ada", "is_active__exact": "1"}))
     assert [row["email"] for row in rows] == ["ada@example.com"]
 
