@@ -1,8 +1,10 @@
 """Benchmark the documents API against a bare Django view, under production gunicorn.
 
 Seeds N documents on PostgreSQL (default 10,000), starts gunicorn on loopback
-with the project's ``gunicorn.conf.py`` (production's REST configuration: 2
-``gthread`` workers of 4 threads; see ``--worker-class``), and measures with
+with the project's ``gunicorn.conf.py`` (production's REST configuration:
+``gthread`` workers of 4 threads, as many workers as production starts on
+this machine, ``min(2 × CPUs + 1, 4)``; see ``--workers`` and
+``--worker-class``), and measures with
 ``wrk`` in one run: the ceiling, an authenticated ``GET`` of one document
 (real local-issuer JWT, row read from PostgreSQL), a list page of 50, and a
 full-text search. Prints req/s and p50 latency, and both as ratios to the
@@ -61,7 +63,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--port", type=int, default=0, help="the API's port (default: a free one)"
     )
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="gunicorn workers per server (default: production's, "
+        "gunicorn.conf.py's min(2 x CPUs + 1, 4))",
+    )
     parser.add_argument(
         "--worker-class",
         default="gthread",
@@ -322,7 +330,6 @@ def main() -> None:
         **os.environ,
         "DATABASE_URL": database_url,
         "DJANGO_SETTINGS_MODULE": "project.settings.local",
-        "WEB_CONCURRENCY": str(args.workers),
         "GUNICORN_WORKER_CLASS": args.worker_class,
         # gunicorn turns a sync worker with threads > 1 into gthread.
         "GUNICORN_THREADS": str(
@@ -339,6 +346,10 @@ def main() -> None:
         # would otherwise make its own under its var/).
         "QUIRE_LOCAL_ISSUER_KEY_PATH": str(local_issuer.key_path()),
     }
+    if args.workers is not None:
+        env["WEB_CONCURRENCY"] = str(args.workers)
+    else:
+        env.pop("WEB_CONCURRENCY", None)
     servers = [
         subprocess.Popen(
             [str(ROOT / ".venv/bin/gunicorn"), "-c", "gunicorn.conf.py", app],
@@ -377,7 +388,8 @@ def main() -> None:
     print(
         f"\nmachine: {platform.machine()}, {os.cpu_count()} CPUs, "
         f"Python {platform.python_version()}; docs={args.docs}; "
-        f"gunicorn {args.workers} {args.worker_class} workers"
+        f"gunicorn {args.workers or 'production default number of'} "
+        f"{args.worker_class} workers"
         f"{f' of {args.worker_threads} threads' if args.worker_class != 'sync' else ''}; "
         f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s; "
         f"search q={query!r}"

@@ -465,7 +465,9 @@ class RequestContext:
 
     def __init__(self, request: Any) -> None:  # noqa: D107
         self.request = request
-        self.request_id = new_request_id(request.headers.get("X-Request-ID"))
+        # META, not request.headers: the header mapping is built from all
+        # of META on first use, and nothing else on an API call needs it.
+        self.request_id = new_request_id(request.META.get("HTTP_X_REQUEST_ID"))
         request.request_id = self.request_id
         self.started = time.perf_counter()
         self._token = request_id_var.set(self.request_id)

@@ -72,7 +72,7 @@ def request_log_finish(
             "path": request.path,
             "status": status,
             "duration_ms": duration_ms,
-            "trace_id": request.headers.get("X-Amzn-Trace-Id"),
+            "trace_id": request.META.get("HTTP_X_AMZN_TRACE_ID"),
         },
     )
     route = _route(request, response)

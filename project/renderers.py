@@ -38,8 +38,7 @@ class JSONRenderer(renderers.JSONRenderer):
             self.ensure_ascii
             or not self.compact
             or not self.strict
-            or self.get_indent(accepted_media_type, renderer_context or {})
-            is not None
+            or self.get_indent(accepted_media_type, renderer_context or {}) is not None
         ):
             return super().render(data, accepted_media_type, renderer_context)
         try:

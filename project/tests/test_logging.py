@@ -64,6 +64,14 @@ def test_request_log_line_has_request_fields(api_client, capsys):
     assert line["logger"] == "quire.request"
 
 
+def test_request_log_line_carries_the_load_balancers_trace_id(api_client, capsys):
+    """The ALB's ``X-Amzn-Trace-Id`` is the line's ``trace_id``."""
+    trace = "Root=1-67891233-abcdef012345678912345678"
+    api_client.get("/healthz", HTTP_X_AMZN_TRACE_ID=trace)
+    (line,) = _request_lines(capsys.readouterr().out)
+    assert line["trace_id"] == trace
+
+
 def test_request_id_given_is_echoed(api_client):
     """A well-formed X-Request-ID is echoed on the response."""
     response = api_client.get("/healthz", HTTP_X_REQUEST_ID="abc-123")

@@ -24,7 +24,7 @@ SAME_BYTES = {
     "utc date-time with microseconds": UTC_NOON.replace(microsecond=9),
     "zoneinfo utc": UTC_NOON.astimezone(zoneinfo.ZoneInfo("UTC")),
     "other offset": UTC_NOON.astimezone(dt.timezone(dt.timedelta(hours=-3))),
-    "naive date-time": dt.datetime(2026, 1, 1, 0, 0),
+    "naive date-time": dt.datetime(2026, 1, 1, 0, 0),  # noqa: DTZ001 - on purpose
     "date": dt.date(2026, 1, 2),
     "time": dt.time(1, 2, 3),
     "uuid": uuid.UUID("0b5c7a52-2f3e-4c55-9d63-1b0e0f6f4a10"),
