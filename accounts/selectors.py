@@ -7,6 +7,7 @@ from django.db import connection
 
 from accounts import registry
 from accounts.models import User
+from project.db import default_db, hot_cursor
 from project.fields import iso_utc
 
 
@@ -49,8 +50,9 @@ def user_get_by_sub(*, sub: str) -> User | None:
     0.5 ms instead of 1.9 ms a lookup on the benchmark machine under load).
     ``test_user_get_by_sub_matches_the_orm`` fails when the two drift.
     """
-    sql, names, converters = _by_sub_statement(connection.vendor)
-    with connection.cursor() as cursor:
+    db = default_db()
+    sql, names, converters = _by_sub_statement(db.vendor)
+    with hot_cursor(db) as cursor:
         cursor.execute(sql, [sub])
         row = cursor.fetchone()
     if row is None:
@@ -58,8 +60,8 @@ def user_get_by_sub(*, sub: str) -> User | None:
     values = list(row)
     for index, column, found in converters:
         for convert in found:
-            values[index] = convert(values[index], column, connection)
-    return User.from_db(connection.alias, names, values)
+            values[index] = convert(values[index], column, db)
+    return User.from_db(db.alias, names, values)
 
 
 user_get_by_sub.cache_clear = _by_sub_statement.cache_clear  # type: ignore[attr-defined]

@@ -19,14 +19,13 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.backends.utils import CursorWrapper
 from django.db.models import Field, Model
 
 from accounts.models import User
 from documents.models import Document, DocumentAccess, Role
 from documents.visibility import OWNED, SHARED, TRASHED, Branch
+from project.db import default_db, hot_cursor
 
 _USER_PUBLIC = ("id", "email", "display_name")
 # The columns of a list item, in the order of the statement's SELECT.
@@ -41,12 +40,8 @@ _LIST_DOCUMENT = (
 )
 
 
-def _db() -> BaseDatabaseWrapper:
-    return connections[DEFAULT_DB_ALIAS]
-
-
 def _quote(name: str) -> str:
-    return _db().ops.quote_name(name)
+    return default_db().ops.quote_name(name)
 
 
 def _column(model: type[Model], name: str) -> str:
@@ -62,7 +57,7 @@ def _user_public_fields() -> tuple[Field, ...]:
 @functools.cache
 def _converters(vendor: str, fields: tuple[Field, ...]) -> tuple:
     """Return ``(column, converters)`` per field, as the ORM would apply them."""
-    db = _db()
+    db = default_db()
     result = []
     for field in fields:
         column = field.get_col(field.model._meta.db_table)
@@ -91,24 +86,6 @@ def _convert(db: BaseDatabaseWrapper, fields: tuple, values: Sequence) -> list:
         for convert in converters:
             converted[i] = convert(converted[i], column, db)
     return converted
-
-
-def _cursor(db: BaseDatabaseWrapper) -> CursorWrapper:
-    """Return a cursor for the hot statements; on PostgreSQL, C timestamp loading.
-
-    Django loads ``timestamptz`` text with a Python subclass of psycopg's
-    loader (to attach its time zone), ~3 µs per value: a list page's 150
-    timestamps cost ~0.35 ms of its ~1.6 ms. On this cursor only, psycopg's
-    own loader (its C implementation) reads them: the same aware UTC values,
-    since Django sets the connection's ``TimeZone`` to UTC (``USE_TZ``).
-    ``documents/tests/test_sql.py`` compares them with the ORM's.
-    """
-    cursor = db.cursor()
-    if db.vendor == "postgresql":
-        from psycopg.types.datetime import TimestamptzLoader
-
-        cursor.adapters.register_loader("timestamptz", TimestamptzLoader)
-    return cursor
 
 
 def _instance(db: BaseDatabaseWrapper, model: type[Model], fields, values) -> Model:
@@ -148,13 +125,13 @@ def document_read(*, document_id: UUID | str, user_id: Any) -> Document | None:
     ``granted_role`` is the role granted to ``user_id`` (``None`` without a
     grant). Raises ``ValidationError`` for an id that is not a UUID.
     """
-    db = _db()
+    db = default_db()
     pk = Document._meta.pk
     params = [
         User._meta.pk.get_db_prep_value(user_id, db),
         pk.get_db_prep_value(pk.to_python(document_id), db),
     ]
-    with _cursor(db) as cursor:
+    with hot_cursor(db) as cursor:
         cursor.execute(_read_statement(db.vendor), params)
         row = cursor.fetchone()
     if row is None:
@@ -278,7 +255,7 @@ def list_page(
     with the document columns, ``owner_id``, ``owner__email``,
     ``owner__display_name``, ``role`` and the sort value under ``key``.
     """
-    db = _db()
+    db = default_db()
     user_param = User._meta.pk.get_db_prep_value(user_id, db)
     after_params: list = []
     if after is not None:
@@ -294,7 +271,7 @@ def list_page(
         params += [user_param, *after_params, limit]
     params.append(limit)
     sql = _list_statement(db.vendor, branches, key, desc, after is not None)
-    with _cursor(db) as cursor:
+    with hot_cursor(db) as cursor:
         cursor.execute(sql, params)
         raw_rows = cursor.fetchall()
     fields = _list_fields()
