@@ -12,6 +12,7 @@ nothing here touches Django settings at import time.
 
 import contextvars
 import datetime as dt
+import json
 import logging
 import logging.config
 import os
@@ -23,6 +24,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import orjson
 import structlog
 
 REDACTED = "[REDACTED]"
@@ -258,6 +260,29 @@ class _Fields:
 _STRUCTLOG_META = frozenset({"event", "exc_info", "stack_info", "positional_args"})
 
 
+def json_line(fields: dict[str, Any], **kwargs: Any) -> str:
+    """Return ``fields`` as one JSON line: orjson, else the standard library.
+
+    structlog's documented ``serializer`` hook. orjson writes the line in C
+    (a tenth of the formatter's time with ``json``: ``bench/logformat.py``
+    33.8 → 30.4 µs per line), without the spaces after ``,`` and ``:``
+    (a line is ~5 % shorter to store); the text is the standard library's
+    ``json.dumps(..., ensure_ascii=False, separators=(",", ":"))`` for the
+    values a line holds (``_Fields`` leaves only strings, numbers, booleans, None,
+    lists and string-keyed dicts), except that a float under 10⁻⁴ is spelt
+    ``1e-5`` rather than ``1e-05``. What orjson refuses (an integer past 64
+    bits) is written by ``json`` instead, so no line is lost.
+    """
+    try:
+        return orjson.dumps(
+            fields, default=str, option=orjson.OPT_NON_STR_KEYS
+        ).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(
+            fields, default=str, ensure_ascii=False, separators=(",", ":")
+        )
+
+
 class JsonFormatter(structlog.stdlib.ProcessorFormatter):
     """Format each record as one JSON object on one line, secrets masked.
 
@@ -271,7 +296,7 @@ class JsonFormatter(structlog.stdlib.ProcessorFormatter):
                 _Fields(
                     message_key="message", exception_key="exc_info", level_upper=True
                 ),
-                structlog.processors.JSONRenderer(default=str, ensure_ascii=False),
+                structlog.processors.JSONRenderer(serializer=json_line),
             ],
             pass_foreign_args=True,
             use_get_message=False,

@@ -19,6 +19,7 @@ from project.logging import (
     ConsoleFormatter,
     JsonFormatter,
     _redact_all,
+    json_line,
     log_format,
     logging_config,
     redact,
@@ -366,3 +367,23 @@ def test_redact_trigger_words_cover_every_pattern():
         for pattern, _replacement in _PATTERNS:
             for match in pattern.finditer(text):
                 assert _TRIGGER.search(match.group(0)), (pattern.pattern, text)
+
+
+def test_json_line_writes_what_the_standard_library_writes():
+    """orjson's line is the standard library's compact line, byte for byte."""
+    fields = {
+        "timestamp": "2026-12-04T02:50:46.285Z",
+        "message": "GET /api/v1/documents/ 200 é \u2028 \x00",
+        "status": 200,
+        "duration_ms": 2.108,
+        "trace_id": None,
+        "ok": True,
+        "nested": {"a": [1, "b", {"c": None}]},
+    }
+    compact = json.dumps(fields, default=str, ensure_ascii=False, separators=(",", ":"))
+    assert json_line(fields) == compact
+
+
+def test_json_line_keeps_what_orjson_refuses():
+    """An integer past 64 bits is written by ``json``: the line is not lost."""
+    assert json_line({"big": 2**70}) == '{"big":1180591620717411303424}'
