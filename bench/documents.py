@@ -87,6 +87,11 @@ def parse_args() -> argparse.Namespace:
         "--worker-threads", type=int, default=4, help="threads per gthread worker"
     )
     parser.add_argument(
+        "--log-level",
+        default="warning",
+        help="the servers' LOG_LEVEL (production's is info)",
+    )
+    parser.add_argument(
         "--pg", default="postgres://postgres@127.0.0.1:5432", help="server URL"
     )
     parser.add_argument("--database", default="quire_bench_documents")
@@ -339,7 +344,9 @@ def main() -> None:
             args.worker_threads if args.worker_class != "sync" else 1
         ),
         "GUNICORN_BIND": f"127.0.0.1:{port}",
-        "LOG_LEVEL": "warning",
+        # Production's is info: one JSON line per request, which the bare
+        # view does not write (see --log-level).
+        "LOG_LEVEL": args.log_level,
         # The per-user throttle stays on (its counter UPSERT is part of the
         # cost of a request) but at a rate the load cannot reach: a 429 is not
         # a measurement.
