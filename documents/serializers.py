@@ -49,8 +49,8 @@ def document_items_data(rows: Iterable[dict]) -> list[dict]:
 
     Ids and date-times stay Python values: the renderer writes them
     (``project.renderers``, in C; DRF's encoder writes the same text), where
-    formatting 150 date-times and 100 UUIDs in Python was a third of a list
-    page's own time. Rows come from the database, so every date-time is UTC.
+    formatting 150 date-times and 100 UUIDs in Python cost a list page a
+    quarter of its instructions. Rows come from the database, so every date-time is UTC.
     A page's documents mostly share a few owners: each owner's face is built
     once per page and copied into its items.
     """

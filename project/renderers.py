@@ -1,9 +1,8 @@
 """The API's JSON renderer: DRF's ``JSONRenderer``, encoded by orjson.
 
-Encoding a list page with the standard library's ``json`` cost a fifth of
-the request's own Python time (BENCHMARKS.md, "decisions and shortcuts");
-orjson encodes the same data in C, date-times and UUIDs included, several
-times faster. The bytes are DRF's: compact separators, non-ASCII as UTF-8,
+Encoding a list page with the standard library's ``json`` cost 14 % of the
+request's instructions (BENCHMARKS.md, "decisions and shortcuts"); orjson
+encodes the same data in C, date-times and UUIDs included. The bytes are DRF's: compact separators, non-ASCII as UTF-8,
 U+2028 and U+2029 escaped, ``Z`` for UTC, and anything orjson does not know
 (lazy translations, decimals, …) converted by DRF's own encoder. What orjson
 cannot write the same way (an ``indent`` asked for in ``Accept``, an
