@@ -261,17 +261,12 @@ _STRUCTLOG_META = frozenset({"event", "exc_info", "stack_info", "positional_args
 
 
 def json_line(fields: dict[str, Any], **kwargs: Any) -> str:
-    """Return ``fields`` as one JSON line: orjson, else the standard library.
+    """Return ``fields`` as one compact JSON line (structlog's ``serializer`` hook).
 
-    structlog's documented ``serializer`` hook. orjson writes the line in C
-    (a tenth of the formatter's time with ``json``: ``bench/logformat.py``
-    33.8 → 30.4 µs per line), without the spaces after ``,`` and ``:``
-    (a line is ~5 % shorter to store); the text is the standard library's
-    ``json.dumps(..., ensure_ascii=False, separators=(",", ":"))`` for the
-    values a line holds (``_Fields`` leaves only strings, numbers, booleans, None,
-    lists and string-keyed dicts), except that a float under 10⁻⁴ is spelt
-    ``1e-5`` rather than ``1e-05``. What orjson refuses (an integer past 64
-    bits) is written by ``json`` instead, so no line is lost.
+    orjson writes it in C (``bench/logformat.py``: 33.8 → 30.4 µs per line);
+    the text is ``json.dumps(fields, ensure_ascii=False, separators=(",",
+    ":"))``'s but for floats under 10⁻⁴ (``1e-5``, not ``1e-05``). What orjson
+    refuses (an integer past 64 bits) is written by ``json``: no line is lost.
     """
     try:
         return orjson.dumps(
