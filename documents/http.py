@@ -72,14 +72,20 @@ def prefers_merge(request: Request) -> bool:
     return False
 
 
-def conflict_error(conflict: "services.VersionConflict") -> ApplicationError:
+def conflict_error(
+    conflict: "services.VersionConflict", *, current: dict[str, Any] | None = None
+) -> ApplicationError:
     """Return the 412/428 answer for a lost compare-and-swap, with the current document.
 
-    A save that asked for a merge and overlapped also carries the
-    ``conflicts``: the title's three values when both sides changed it, and
-    each body region both sides changed (base, theirs, ours).
+    ``current`` is the document as the caller sees it (default: the API's
+    ``document_data``; a share link answers its own shape). A save that asked
+    for a merge and overlapped also carries the ``conflicts``: the title's
+    three values when both sides changed it, and each body region both sides
+    changed (base, theirs, ours).
     """
-    extra: dict[str, Any] = {"current": document_data(conflict.document)}
+    if current is None:
+        current = document_data(conflict.document)
+    extra: dict[str, Any] = {"current": current}
     if isinstance(conflict, merge.MergeConflict):
         extra["conflicts"] = conflicts_data(conflict)
     return ApplicationError(

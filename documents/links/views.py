@@ -14,13 +14,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from documents import merge
 from documents import selectors as document_selectors
 from documents import services as document_services
 from documents.http import (
     IF_MATCH_PATTERN,
     BodyLimitMixin,
     body_field,
+    conflict_error,
     etag_for,
     parse_if_match,
     prefers_merge,
@@ -40,9 +40,7 @@ from documents.serializers import (
     PREFER_HEADER,
     PREFERENCE_APPLIED_HEADER,
     StrictSerializer,
-    conflicts_data,
 )
-from project.exceptions import ApplicationError
 from project.schema import error_codes
 from project.throttling import (
     AnonRateThrottle,
@@ -261,15 +259,8 @@ class ShareLinkOpenApi(BodyLimitMixin, APIView):
             current = conflict.document
             current.role = document.role
             current.share_link = document.share_link
-            extra: dict = {"current": linked_document_data(current)}
-            if isinstance(conflict, merge.MergeConflict):
-                extra["conflicts"] = conflicts_data(conflict)
-            raise ApplicationError(
-                conflict.detail,
-                code=conflict.code,
-                status=conflict.status,
-                extra=extra,
-                headers={"ETag": etag_for(current)},
+            raise conflict_error(
+                conflict, current=linked_document_data(current)
             ) from None
         response = _linked_response(document)
         if merged_from is not None:
